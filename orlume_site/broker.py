@@ -1,0 +1,70 @@
+"""The Dramatiq broker, chosen by BROKER_URL: Redis, RabbitMQ, or the in-process StubBroker.
+
+Importing this module installs the broker globally, before any actor is declared.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from django.conf import settings
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+# Queue names. Interactive work (previews, thumbnails) never waits behind bulk work (exports).
+INTERACTIVE_QUEUE = "interactive"
+BULK_QUEUE = "bulk"
+MAINTENANCE_QUEUE = "maintenance"
+
+
+def _middleware() -> list[dramatiq.Middleware]:
+    # Retries stay short: the database sweep, not the broker, is what guarantees completion.
+    return [
+        AgeLimit(),
+        TimeLimit(time_limit=30 * 60 * 1000),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=3, min_backoff=1000, max_backoff=60_000),
+    ]
+
+
+def build_broker(url: str) -> dramatiq.Broker:
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url, middleware=_middleware())
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, middleware=_middleware())
+    if url:
+        raise ValueError(
+            f"BROKER_URL must be redis://, rediss://, amqp:// or amqps://, not {url!r}"
+        )
+    return StubBroker(middleware=_middleware())
+
+
+broker = build_broker(settings.BROKER_URL)
+for _queue in (INTERACTIVE_QUEUE, BULK_QUEUE, MAINTENANCE_QUEUE):
+    broker.declare_queue(_queue)
+dramatiq.set_broker(broker)
+
+
+def ping() -> None:
+    """Raises when the broker cannot be reached."""
+    if isinstance(broker, StubBroker):
+        return
+    from dramatiq.brokers.redis import RedisBroker
+
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()
+        return
+    channel = broker.channel  # type: ignore[attr-defined]
+    channel.queue_declare(queue=INTERACTIVE_QUEUE, durable=True, passive=True)

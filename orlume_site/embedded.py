@@ -1,0 +1,28 @@
+"""The embedded default: Dramatiq worker threads inside the web process.
+
+Only the server entry point (asgi.py) starts them, never tests or management commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+
+logger = logging.getLogger("orlume.embedded")
+_started = threading.Event()
+
+
+def start_if_enabled() -> None:
+    if not settings.EMBEDDED_WORKERS or _started.is_set():
+        return
+    _started.set()
+    from dramatiq import Worker
+
+    from orlume_site.broker import broker
+    from render_worker import actors  # noqa: F401  (declares the actors on the broker)
+
+    worker = Worker(broker, worker_threads=settings.EMBEDDED_WORKER_THREADS)
+    worker.start()
+    logger.info("embedded workers started", extra={"threads": settings.EMBEDDED_WORKER_THREADS})

@@ -1,0 +1,23 @@
+"""Dramatiq actors. Thin: load a job's rows, call kernels, store results, report.
+
+Start a worker against Redis or RabbitMQ with:
+    BROKER_URL=redis://... dramatiq render_worker.actors --queues interactive bulk maintenance
+"""
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orlume_site.settings")
+
+django.setup()
+
+import dramatiq  # noqa: E402
+
+from orlume_site.broker import MAINTENANCE_QUEUE  # noqa: E402
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0)
+def ping(token: str) -> str:
+    """Round-trip check for operators and tests: proves a worker consumes the broker."""
+    return token
