@@ -9,6 +9,7 @@ add `errors`, a list of the same shape, one entry per value, the first one repea
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -133,7 +134,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait) + 1)  # type: ignore[attr-defined]
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))  # type: ignore[attr-defined]
     if isinstance(exc, APIError):
         headers.update(exc.headers)
     set_rollback()

@@ -1,0 +1,73 @@
+"""Work enqueued by actor name after commit reaches a worker, on whichever broker is set."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+from django.db import transaction
+from dramatiq import Worker
+
+from accounts.models import User
+from orlume_site.broker import MAINTENANCE_QUEUE, broker
+from orlume_site.jobs import enqueue_on_commit
+
+seen: list[str] = []
+arrived = threading.Event()
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, actor_name="tests_record_token", max_retries=0)
+def record_token(token: str) -> None:
+    seen.append(token)
+    arrived.set()
+
+
+@pytest.fixture
+def worker() -> Iterator[Worker]:
+    worker = Worker(broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_is_sent_only_after_its_transaction_commits(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen.clear()
+    arrived.clear()
+    sent: list[str] = []
+    original = broker.enqueue
+
+    def spy(message: Any, **kw: Any) -> Any:
+        sent.append(message.actor_name)
+        return original(message, **kw)
+
+    monkeypatch.setattr(broker, "enqueue", spy)
+    with transaction.atomic():
+        User.objects.create_user("q@example.com", "long enough password")
+        enqueue_on_commit("tests_record_token", "committed", queue=MAINTENANCE_QUEUE)
+        assert sent == []  # nothing leaves while the row is uncommitted
+
+    assert arrived.wait(10)
+    assert seen == ["committed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_sends_nothing(worker: Worker) -> None:
+    seen.clear()
+    arrived.clear()
+
+    def write_then_fail() -> None:
+        with transaction.atomic():
+            enqueue_on_commit("tests_record_token", "rolled back", queue=MAINTENANCE_QUEUE)
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    enqueue_on_commit("tests_record_token", "after", queue=MAINTENANCE_QUEUE)
+    assert arrived.wait(10)
+    assert seen == ["after"]
