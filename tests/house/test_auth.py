@@ -236,3 +236,17 @@ def test_a_successful_login_resets_the_account_counter() -> None:
         login(client, password="wrong password here")
         login(client, password="wrong password here")
         assert login(client).status_code == 200
+
+
+def test_the_per_user_rate_limit_counts_each_user_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orlume_site.api.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/min"})
+    alice, bob = APIClient(), APIClient()
+    alice.credentials(HTTP_AUTHORIZATION=f"Bearer {register(alice)['tokens']['access']}")
+    bob.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {register(bob, email='bob@example.com')['tokens']['access']}"
+    )
+
+    assert [alice.get("/api/v1/auth/me").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert bob.get("/api/v1/auth/me").status_code == 200
