@@ -128,9 +128,7 @@ class Encoding:
 
 def _known(space: str, linear: bool = False) -> Encoding:
     if linear:
-        return Encoding(
-            f"linear-{space}", _identity, _identity, matrix_between(space, "rec2020")
-        )
+        return Encoding(f"linear-{space}", _identity, _identity, matrix_between(space, "rec2020"))
     to_lin, to_enc = {
         "srgb": (srgb_to_linear, linear_to_srgb),
         "display-p3": (srgb_to_linear, linear_to_srgb),

@@ -44,7 +44,7 @@ def _tables(enc: Encoding, levels: int) -> tuple[F32, F32, F32]:
     return tuple(np.ascontiguousarray(lin[:, None] * m[:, k][None, :]) for k in range(3))  # type: ignore[return-value]
 
 
-def to_working(pixels: npt.NDArray[np.generic], enc: Encoding) -> F32:
+def to_working(pixels: np.ndarray, enc: Encoding) -> F32:
     """HxWx3 uint8/uint16 (full range) or float32 (nominal 0..1) encoded RGB -> linear Rec.2020."""
     h, w, _ = pixels.shape
     out = np.empty((h, w, 3), dtype=np.float32)

@@ -6,6 +6,7 @@ import io
 import struct
 import warnings
 import zlib
+from typing import Any
 
 import numpy as np
 import pillow_heif
@@ -128,7 +129,7 @@ def _decode_pillow(
 ) -> tuple[np.ndarray, np.ndarray | None, bytes | None, bytes | None]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        im = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data))
     with im:
         exif = im.info.get("exif") or None
         icc = im.info.get("icc_profile") or None
@@ -141,8 +142,11 @@ def _decode_pillow(
         if mode == "CMYK" and icc:
             # CMYK profiles are LUT-based: LittleCMS converts, then the image is sRGB.
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-            assert im is not None
+            converted = ImageCms.profileToProfile(
+                im, src, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            assert converted is not None
+            im = converted
             icc = None
             mode = "RGB"
         if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
@@ -171,13 +175,12 @@ def _decode_heic(data: bytes) -> tuple[np.ndarray, np.ndarray | None, bytes | No
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
         img = heif[heif.primary_index]
+        meta: dict[str, Any] = dict(img.info)
         arr = np.asarray(img)
     except (ValueError, RuntimeError) as e:
         raise CorruptImage(f"the HEIC image cannot be decoded: {e}") from e
-    if arr.dtype == np.uint16 and img.info.get("bit_depth", 16) < 16:
-        # pillow-heif returns 10/12-bit samples shifted to the top of 16 bits; keep full range.
-        pass
-    exif = img.info.get("exif") or None
+    # 10/12-bit HEIC arrives as uint16 scaled to the full 16-bit range.
+    exif = meta.get("exif") or None
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise UnsupportedFormat("HEIC with this channel layout is not supported")
     alpha = np.ascontiguousarray(arr[..., 3]) if arr.shape[2] == 4 else None

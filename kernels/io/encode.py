@@ -21,7 +21,7 @@ SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 def encode(
     image: np.ndarray,
     *,
-    format: str,  # noqa: A002 - the natural name in the public API
+    format: str,
     quality: int = 90,
     bit_depth: int = 8,
     profile: str = "srgb",

@@ -14,16 +14,16 @@ class ImageIOError(Exception):
         self.message = message
 
 
-class UnsupportedFormat(ImageIOError):  # noqa: N818 - the brief names the public API
+class UnsupportedFormat(ImageIOError):
     code = "unsupported_format"
     http_status = 415
 
 
-class CorruptImage(ImageIOError):  # noqa: N818
+class CorruptImage(ImageIOError):
     code = "corrupt_image"
     http_status = 422
 
 
-class ImageTooLarge(ImageIOError):  # noqa: N818
+class ImageTooLarge(ImageIOError):
     code = "image_too_large"
     http_status = 413

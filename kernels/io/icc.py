@@ -172,7 +172,7 @@ def _curve(tag: bytes) -> tuple[str, tuple[float, ...] | F32]:
             (g,) = struct.unpack_from(">H", tag, 12)
             return ("para", (g / 256,))
         table = np.frombuffer(tag, dtype=">u2", count=n, offset=12).astype(np.float32) / 65535
-        return ("table", table)
+        return ("table", table.astype(np.float32))
     if kind == b"para":
         (ftype,) = struct.unpack_from(">H", tag, 8)
         n = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}[ftype]
@@ -218,7 +218,7 @@ def eval_curve(curve: tuple[str, tuple[float, ...] | F32], v: F32) -> F32:
         table = np.asarray(p, dtype=np.float32)
         x = np.linspace(0, 1, len(table), dtype=np.float32)
         return np.interp(v, x, table).astype(np.float32)
-    params = tuple(float(x) for x in p)  # type: ignore[union-attr]
+    params = tuple(float(x) for x in p)
     a = np.abs(v)
     if len(params) == 1:
         out = a ** np.float32(params[0])

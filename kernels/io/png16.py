@@ -25,7 +25,8 @@ def png_header(data: bytes) -> tuple[int, int, int, int, int]:
     """(width, height, bit depth, colour type, interlace) from IHDR."""
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise CorruptImage("PNG without a header chunk")
-    return struct.unpack_from(">IIBBxxB", data, 16)  # type: ignore[return-value]
+    w, h, depth, ctype, interlace = struct.unpack_from(">IIBBxxB", data, 16)
+    return w, h, depth, ctype, interlace
 
 
 def _chunks(data: bytes) -> tuple[bytes, bytes | None]:

@@ -109,7 +109,7 @@ def exif_fields(exif: Image.Exif) -> dict[str, Any]:
 def has_jpeg_depth(data: bytes) -> bool:
     # XMP lives in the first segments; extended XMP and Dynamic Depth containers are declared there.
     head = data[: 1 << 20]
-    return b"GDepth:" in head or b"Device:Container" in head and b"Depth" in head
+    return b"GDepth:" in head or (b"Device:Container" in head and b"Depth" in head)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -181,21 +181,22 @@ def _probe_tiff(data: bytes, allow_multi: bool) -> ImageInfo:
 
 def _probe_heic(data: bytes) -> ImageInfo:
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
-    primary = heif[heif.primary_index] if hasattr(heif, "primary_index") else heif[0]
+    primary = heif[heif.primary_index]
+    meta: dict[str, Any] = dict(primary.info)
     exif = Image.Exif()
-    if primary.info.get("exif"):
-        exif.load(primary.info["exif"])
-    icc = primary.info.get("icc_profile") or None
+    if meta.get("exif"):
+        exif.load(meta["exif"])
+    icc = meta.get("icc_profile") or None
     w, h = primary.size
     return ImageInfo(
         format="heic",
         width=w,
         height=h,
         frames=len(heif),
-        bit_depth=int(primary.info.get("bit_depth", 8)),
+        bit_depth=int(meta.get("bit_depth", 8)),
         icc_profile=icc,
         colour_space=space_name(icc),
-        has_depth=bool(primary.info.get("depth_images")),
+        has_depth=bool(meta.get("depth_images")),
         has_alpha=primary.has_alpha,
         mime_type=MIME_TYPES["heic"],
         **{**exif_fields(exif), "orientation": 1},  # libheif applies irot/imir itself
@@ -205,7 +206,7 @@ def _probe_heic(data: bytes) -> ImageInfo:
 def _probe_raw(data: bytes, fmt: str) -> ImageInfo:
     raw = rawpy.RawPy()
     try:
-        raw.open_buffer(data)
+        raw.open_buffer(io.BytesIO(data))
         sizes = raw.sizes
     except rawpy.LibRawFileUnsupportedError as e:
         raise UnsupportedFormat(f"this {fmt.upper()} variant is not supported: {e}") from e

@@ -258,8 +258,8 @@ def write_rgb(
     add(BPS, 3, (bits,) * spp)
     add(COMPRESSION, 3, (8,))
     add(PHOTOMETRIC, 3, (2,))
-    for tag, value in sorted((text_tags or {}).items()):
-        add(tag, 2, value.encode("utf-8") + b"\0")
+    for tag, text in sorted((text_tags or {}).items()):
+        add(tag, 2, text.encode("utf-8") + b"\0")
     add(STRIP_OFFSETS, 4, (0,) * len(strips))  # patched below
     add(SPP, 3, (spp,))
     add(ROWS_PER_STRIP, 4, (rows_per_strip,))
@@ -276,10 +276,10 @@ def write_rgb(
     extra_at = 8 + ifd_size
     extra = bytearray()
     value_offsets: dict[int, int] = {}
-    for tag, _typ, _n, value in entries:
-        if len(value) > 4:
+    for tag, _typ, _n, blob in entries:
+        if len(blob) > 4:
             value_offsets[tag] = extra_at + len(extra)
-            extra += value + b"\0" * (len(value) % 2)
+            extra += blob + b"\0" * (len(blob) % 2)
     data_at = extra_at + len(extra)
     offsets, acc = [], data_at
     for s in strips:
@@ -290,10 +290,10 @@ def write_rgb(
         at = value_offsets[STRIP_OFFSETS] - extra_at
         extra[at : at + len(packed_offsets)] = packed_offsets
     out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
-    for tag, typ, n, value in entries:
-        if tag == STRIP_OFFSETS and len(value) <= 4:
-            value = packed_offsets
-        field = struct.pack("<I", value_offsets[tag]) if tag in value_offsets else value
+    for tag, typ, n, blob in entries:
+        if tag == STRIP_OFFSETS and len(blob) <= 4:
+            blob = packed_offsets
+        field = struct.pack("<I", value_offsets[tag]) if tag in value_offsets else blob
         out += struct.pack("<HHI", tag, typ, n) + field.ljust(4, b"\0")
     out += struct.pack("<I", 0)
     out += extra

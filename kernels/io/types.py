@@ -38,7 +38,9 @@ class ImageInfo:
     frames: int
     bit_depth: int  # per sample; 32 means float
     icc_profile: bytes | None
-    colour_space: str  # best guess: srgb, display-p3, adobe-rgb, prophoto, rec2020, linear-*, unknown
+    colour_space: (
+        str  # best guess: srgb, display-p3, adobe-rgb, prophoto, rec2020, linear-*, unknown
+    )
     orientation: int  # EXIF 1..8, 1 when absent
     camera_make: str | None
     camera_model: str | None
