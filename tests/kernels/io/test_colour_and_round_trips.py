@@ -168,7 +168,9 @@ def _exif_with_everything() -> bytes:
 
 def _exported_exif(photo: np.ndarray, policy: str, **kw: bool) -> Image.Exif:
     src = decode(png_bytes(photo)).rgb
-    blob = encode(src, format="jpeg", metadata_policy=policy, metadata_source=_exif_with_everything(), **kw)
+    blob = encode(
+        src, format="jpeg", metadata_policy=policy, metadata_source=_exif_with_everything(), **kw
+    )
     return Image.open(io.BytesIO(blob)).getexif()
 
 

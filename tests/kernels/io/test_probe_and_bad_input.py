@@ -41,7 +41,12 @@ def test_probe_reads_identity_size_and_camera_metadata_without_decoding(photo):
     exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", "EOS R5", 6
     exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"
     info = probe(jpeg_bytes(photo[:, :300], exif=exif.tobytes()))
-    assert (info.format, info.mime_type, info.width, info.height) == ("jpeg", "image/jpeg", 300, 512)
+    assert (info.format, info.mime_type, info.width, info.height) == (
+        "jpeg",
+        "image/jpeg",
+        300,
+        512,
+    )
     assert (info.camera_make, info.camera_model, info.orientation) == ("Canon", "EOS R5", 6)
     assert info.capture_time is not None and info.capture_time.isoformat() == "2024-05-06T07:08:09"
     assert (info.frames, info.bit_depth, info.colour_space, info.has_alpha) == (1, 8, "srgb", False)
