@@ -48,7 +48,8 @@ def test_probe_reads_identity_size_and_camera_metadata_without_decoding(photo):
         512,
     )
     assert (info.camera_make, info.camera_model, info.orientation) == ("Canon", "EOS R5", 6)
-    assert info.capture_time is not None and info.capture_time.isoformat() == "2024-05-06T07:08:09"
+    assert info.capture_time is not None
+    assert info.capture_time.isoformat() == "2024-05-06T07:08:09"
     assert (info.frames, info.bit_depth, info.colour_space, info.has_alpha) == (1, 8, "srgb", False)
 
 

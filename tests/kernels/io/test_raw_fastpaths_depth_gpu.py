@@ -92,7 +92,8 @@ def test_dng_demosaics_into_linear_working_space_like_the_photo(dng, photo, algo
     from kernels.io import RawOptions
 
     rgb = decode(dng[0], raw_options=RawOptions(demosaic=algo)).rgb
-    assert rgb.shape == (512, 512, 3) and rgb.dtype == np.float32
+    assert rgb.shape == (512, 512, 3)
+    assert rgb.dtype == np.float32
     truth = decode(png_bytes(photo)).rgb
     for c in range(3):  # structure matches per channel (colour calibration is the DNG's)
         corr = np.corrcoef(rgb[8:-8, 8:-8, c].ravel(), truth[8:-8, 8:-8, c].ravel())[0, 1]
@@ -104,7 +105,8 @@ def test_thumbnail_is_small_upright_srgb_jpeg(photo):
     exif[0x0112] = 8
     big = np.asarray(Image.fromarray(photo).resize((2048, 1024)))
     thumb = Image.open(io.BytesIO(make_thumbnail(jpeg_bytes(big, exif=exif.tobytes()), 256)))
-    assert thumb.format == "JPEG" and thumb.size == (128, 256)
+    assert thumb.format == "JPEG"
+    assert thumb.size == (128, 256)
     assert thumb.info.get("icc_profile")
 
 
@@ -117,7 +119,8 @@ def test_proxy_is_cached_next_to_the_original_and_rebuilt_when_stale(tmp_path, p
     original = tmp_path / "photo.jpg"
     original.write_bytes(jpeg_bytes(np.asarray(Image.fromarray(photo).resize((1024, 512)))))
     first = cached_proxy(original, long_edge=256)
-    assert first.shape == (128, 256, 3) and proxy_path(original).exists()
+    assert first.shape == (128, 256, 3)
+    assert proxy_path(original).exists()
 
     def no_decode(*a, **k):
         raise AssertionError("the proxy must come from the cache")
@@ -157,7 +160,9 @@ def test_gdepth_depth_map_is_read_and_aligned(photo):
     blob = _gdepth_jpeg(photo, depth8, near=0.5, far=4.5)
     assert probe(blob).has_depth
     dm = read_embedded_depth(blob)
-    assert dm is not None and dm.source == "gdepth" and dm.depth.shape == (512, 512)
+    assert dm is not None
+    assert dm.source == "gdepth"
+    assert dm.depth.shape == (512, 512)
     assert dm.depth[:, 0].mean() == pytest.approx(0.5, abs=0.05)
     assert dm.depth[:, -1].mean() == pytest.approx(4.5, abs=0.05)
     assert read_embedded_depth(jpeg_bytes(photo)) is None
