@@ -65,6 +65,7 @@ def main() -> None:
 
     def cv_thumb() -> bytes:
         im = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_REDUCED_COLOR_8)
+        assert im is not None
         im = cv2.resize(im, (512, 341), interpolation=cv2.INTER_AREA)
         return cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,7 +52,12 @@ def test_float_tiff_round_trip_keeps_out_of_range_values(photo):
 
 def test_8_bit_lossless_formats_return_the_same_codes(photo):
     src = decode(png_bytes(photo)).rgb
-    for fmt, kw in (("png", {}), ("tiff", {}), ("webp", {"lossless": True})):
+    cases: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("png", {}),
+        ("tiff", {}),
+        ("webp", {"lossless": True}),
+    )
+    for fmt, kw in cases:
         back = decode(encode(src, format=fmt, dither=False, **kw))
         assert np.array_equal(_srgb8(back.rgb), photo), fmt
 
@@ -69,7 +75,7 @@ def test_jpeg_options_change_the_file(photo):
     prog = encode(src, format="jpeg", progressive=True)
     assert Image.open(io.BytesIO(prog)).info.get("progressive") == 1
     full = Image.open(io.BytesIO(encode(src, format="jpeg", subsampling="4:4:4")))
-    assert full.layer[0][1:3] == full.layer[1][1:3]  # same sampling factors: no subsampling
+    assert full.layer[0][1:3] == full.layer[1][1:3]  # type: ignore[attr-defined]  # same sampling factors: no subsampling
 
 
 def test_eight_bit_output_is_dithered(photo):
@@ -171,7 +177,7 @@ def _exif_with_everything() -> bytes:
     return exif.tobytes()
 
 
-def _exported_exif(photo: np.ndarray, policy: str, **kw: bool) -> Image.Exif:
+def _exported_exif(photo: np.ndarray, policy: str, **kw: Any) -> Image.Exif:
     src = decode(png_bytes(photo)).rgb
     blob = encode(
         src, format="jpeg", metadata_policy=policy, metadata_source=_exif_with_everything(), **kw

@@ -84,6 +84,7 @@ def test_dng_mosaic_reads_back_as_written(dng):
     blob, mosaic = dng
     with rawpy.imread(io.BytesIO(blob)) as raw:
         assert np.array_equal(raw.raw_image_visible, mosaic)
+        assert raw.raw_pattern is not None
         assert raw.raw_pattern.tolist() == [[0, 1], [3, 2]]
 
 
