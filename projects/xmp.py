@@ -233,8 +233,11 @@ def _get(tree: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _number(name: str, value: float) -> str:
+    """Lightroom's spelling ("+0.50", "+15") whenever it carries the value exactly."""
+    if name in _SIGNED and float(f"{value:+.2f}") == value:
+        return f"{value:+.2f}"
     if float(value).is_integer():
-        return f"{int(value):+d}" if name not in _SIGNED else f"{value:+.2f}"
+        return f"{int(value):+d}"
     return f"{value:+}"
 
 
