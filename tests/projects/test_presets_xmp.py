@@ -53,7 +53,14 @@ LIGHTROOM_PRESET = b"""<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Co
 def _expected() -> dict[str, Any]:
     develop: dict[str, Any] = {
         "white_balance": {"temperature": 5600, "tint": 12},
-        "light": {"exposure": 0.5, "contrast": 15, "highlights": -40, "shadows": 35, "whites": 10, "blacks": -12},
+        "light": {
+            "exposure": 0.5,
+            "contrast": 15,
+            "highlights": -40,
+            "shadows": 35,
+            "whites": 10,
+            "blacks": -12,
+        },
         "presence": {"texture": 8, "clarity": 20, "dehaze": 5, "vibrance": 18, "saturation": -5},
         "tone_curve": {
             "shadows": -10,
@@ -63,7 +70,12 @@ def _expected() -> dict[str, Any]:
             "shadow_split": 25,
             "midtone_split": 50,
             "highlight_split": 75,
-            "luma": [[0, 0], [round(64 / 255, 6), round(56 / 255, 6)], [round(192 / 255, 6), round(200 / 255, 6)], [1, 1]],
+            "luma": [
+                [0, 0],
+                [round(64 / 255, 6), round(56 / 255, 6)],
+                [round(192 / 255, 6), round(200 / 255, 6)],
+                [1, 1],
+            ],
             "red": [],
         },
         "hsl": {
@@ -82,7 +94,12 @@ def _expected() -> dict[str, Any]:
         },
         "detail": {
             "sharpening": {"amount": 40, "radius": 1.2, "detail": 30, "masking": 20},
-            "noise_reduction": {"luminance": 15, "luminance_detail": 50, "color": 25, "color_detail": 50},
+            "noise_reduction": {
+                "luminance": 15,
+                "luminance_detail": 50,
+                "color": 25,
+                "color_detail": 50,
+            },
         },
         "effects": {
             "vignette": {"amount": -18, "midpoint": 40, "roundness": 10, "feather": 70},
@@ -100,7 +117,11 @@ def test_a_lightroom_preset_imports_to_the_expected_recipe_and_reports_the_rest(
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["preset"]["name"] == "Warm Film"
-    assert sorted(u["name"] for u in body["unmapped"]) == ["AutoLateralCA", "Contrast2012Bogus", "LensProfileEnable"]
+    assert sorted(u["name"] for u in body["unmapped"]) == [
+        "AutoLateralCA",
+        "Contrast2012Bogus",
+        "LensProfileEnable",
+    ]
     merged = recipe.deep_merge(recipe.default(), Preset.objects.get().settings_json)
     assert recipe.dump(recipe.parse(merged)) == _expected()
 
@@ -120,7 +141,10 @@ def test_export_then_import_gives_back_the_same_recipe(db: Any) -> None:
 
 def test_importing_xmp_onto_a_project_makes_a_new_version(cast: Cast) -> None:
     response = cast.client("editor").generic(
-        "POST", f"/api/v1/projects/{cast.project.pk}/xmp", LIGHTROOM_PRESET, content_type="application/rdf+xml"
+        "POST",
+        f"/api/v1/projects/{cast.project.pk}/xmp",
+        LIGHTROOM_PRESET,
+        content_type="application/rdf+xml",
     )
     assert response.status_code == 200
     assert response.json()["version"] == 2
@@ -139,7 +163,11 @@ def test_importing_xmp_onto_a_project_makes_a_new_version(cast: Cast) -> None:
             400,
             "xml_forbidden",
         ),
-        (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + b" " * 300_000 + b"</x:xmpmeta>", 413, "too_large"),
+        (
+            b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + b" " * 300_000 + b"</x:xmpmeta>",
+            413,
+            "too_large",
+        ),
         (b"<not closed", 400, "malformed_xml"),
         (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>", 400, "no_settings"),
     ],
@@ -148,7 +176,10 @@ def test_hostile_or_empty_xmp_is_refused_and_nothing_is_written(
     cast: Cast, document: bytes, status: int, code: str
 ) -> None:
     response = cast.client("owner").generic(
-        "POST", f"/api/v1/projects/{cast.project.pk}/xmp", document, content_type="application/rdf+xml"
+        "POST",
+        f"/api/v1/projects/{cast.project.pk}/xmp",
+        document,
+        content_type="application/rdf+xml",
     )
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert Project.objects.get(pk=cast.project.pk).version == 1
@@ -156,7 +187,10 @@ def test_hostile_or_empty_xmp_is_refused_and_nothing_is_written(
 
 def test_many_megabytes_of_xmp_stop_at_the_body_limit(cast: Cast) -> None:
     response = cast.client("owner").generic(
-        "POST", "/api/v1/presets/import", b" " * (3 * 1024 * 1024), content_type="application/rdf+xml"
+        "POST",
+        "/api/v1/presets/import",
+        b" " * (3 * 1024 * 1024),
+        content_type="application/rdf+xml",
     )
     assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
 
@@ -165,23 +199,42 @@ def test_a_preset_saves_part_of_a_recipe_and_applies_as_a_new_version(cast: Cast
     client = cast.client("editor")
     made = client.post(
         "/api/v1/presets",
-        {"name": "Bright", "settings": {"develop": {"light": {"exposure": 1.2}, "presence": {"vibrance": 30}}}},
+        {
+            "name": "Bright",
+            "settings": {"develop": {"light": {"exposure": 1.2}, "presence": {"vibrance": 30}}},
+        },
         format="json",
     )
     assert made.status_code == 201
-    bad = client.post("/api/v1/presets", {"name": "Bad", "settings": {"develop": {"light": {"exposure": 7}}}}, format="json")
-    assert (bad.json()["code"], bad.json()["pointer"]) == ("out_of_range", "/develop/light/exposure")
-    assert client.post("/api/v1/presets", {"name": "Bright", "settings": {}}, format="json").status_code == 409
+    bad = client.post(
+        "/api/v1/presets",
+        {"name": "Bad", "settings": {"develop": {"light": {"exposure": 7}}}},
+        format="json",
+    )
+    assert (bad.json()["code"], bad.json()["pointer"]) == (
+        "out_of_range",
+        "/develop/light/exposure",
+    )
+    assert (
+        client.post(
+            "/api/v1/presets", {"name": "Bright", "settings": {}}, format="json"
+        ).status_code
+        == 409
+    )
     assert [p["name"] for p in client.get("/api/v1/presets").json()["results"]] == ["Bright"]
 
     applied = client.post(
-        f"/api/v1/projects/{cast.project.pk}/apply-preset", {"preset_id": made.json()["id"]}, format="json"
+        f"/api/v1/projects/{cast.project.pk}/apply-preset",
+        {"preset_id": made.json()["id"]},
+        format="json",
     )
 
     assert applied.json()["version"] == 2
     assert applied.json()["edits"]["develop"]["light"]["exposure"] == 1.2
     assert applied.json()["edits"]["develop"]["light"]["contrast"] == 0
     other = cast.client("owner").post(
-        f"/api/v1/projects/{cast.project.pk}/apply-preset", {"preset_id": made.json()["id"]}, format="json"
+        f"/api/v1/projects/{cast.project.pk}/apply-preset",
+        {"preset_id": made.json()["id"]},
+        format="json",
     )
     assert other.status_code == 404  # presets are private to their owner

@@ -10,10 +10,15 @@ from projects.models import Project
 from tests.projects.conftest import Cast, client_for
 
 
-def _patch(cast: Cast, edits: dict[str, Any], version: int | None = None, role: str = "owner") -> Any:
+def _patch(
+    cast: Cast, edits: dict[str, Any], version: int | None = None, role: str = "owner"
+) -> Any:
     version = Project.objects.get(pk=cast.project.pk).version if version is None else version
     return cast.client(role).patch(
-        f"/api/v1/projects/{cast.project.pk}", {"edits": edits}, format="json", HTTP_IF_MATCH=f'"{version}"'
+        f"/api/v1/projects/{cast.project.pk}",
+        {"edits": edits},
+        format="json",
+        HTTP_IF_MATCH=f'"{version}"',
     )
 
 
@@ -22,7 +27,15 @@ def test_the_published_schema_describes_develop_lighting_and_output(db: Any) -> 
     assert set(schema["properties"]) == {"schema_version", "develop", "lighting", "output"}
     assert schema["additionalProperties"] is False
     light = schema["$defs"]["RelightLight"]["properties"]
-    assert {"type", "falloff", "falloff_curve", "inner_angle", "outer_angle", "radius", "specular"} <= set(light)
+    assert {
+        "type",
+        "falloff",
+        "falloff_curve",
+        "inner_angle",
+        "outer_angle",
+        "radius",
+        "specular",
+    } <= set(light)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +54,11 @@ def test_the_published_schema_describes_develop_lighting_and_output(db: Any) -> 
             "out_of_range",
             "/lighting/lights/0/color/r",
         ),
-        ({"develop": {"tone_curve": {"luma": [[0, 0]] * 17}}}, "bad_length", "/develop/tone_curve/luma"),
+        (
+            {"develop": {"tone_curve": {"luma": [[0, 0]] * 17}}},
+            "bad_length",
+            "/develop/tone_curve/luma",
+        ),
     ],
 )
 def test_a_bad_recipe_is_refused_naming_the_pointer_and_nothing_is_saved(
@@ -62,7 +79,11 @@ def test_deeply_nested_json_is_a_clear_400(cast: Cast) -> None:
     assert _patch(cast, {"develop": deep}).json()["code"] == "too_deep"
     raw = b'{"edits": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     response = cast.client("owner").generic(
-        "PATCH", f"/api/v1/projects/{cast.project.pk}", raw, content_type="application/json", HTTP_IF_MATCH='"1"'
+        "PATCH",
+        f"/api/v1/projects/{cast.project.pk}",
+        raw,
+        content_type="application/json",
+        HTTP_IF_MATCH='"1"',
     )
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
@@ -86,11 +107,16 @@ def test_a_stale_write_gets_412_and_loses_nothing(cast: Cast) -> None:
     assert stale.status_code == 412
     assert stale["ETag"] == '"2"'
     saved = Project.objects.get(pk=cast.project.pk)
-    assert saved.edits_json["develop"]["light"] == {**recipe.default()["develop"]["light"], "exposure": 1.0}
+    assert saved.edits_json["develop"]["light"] == {
+        **recipe.default()["develop"]["light"],
+        "exposure": 1.0,
+    }
 
 
 def test_a_write_without_if_match_is_refused(cast: Cast) -> None:
-    response = cast.client("owner").patch(f"/api/v1/projects/{cast.project.pk}", {"name": "x"}, format="json")
+    response = cast.client("owner").patch(
+        f"/api/v1/projects/{cast.project.pk}", {"name": "x"}, format="json"
+    )
     assert response.status_code == 428
 
 
@@ -99,7 +125,9 @@ def test_quick_saves_by_one_person_fold_into_one_version(cast: Cast, settings: A
     for exposure in (0.1, 0.2, 0.3):
         assert _patch(cast, {"develop": {"light": {"exposure": exposure}}}).status_code == 200
     _patch(cast, {"develop": {"light": {"exposure": 0.4}}}, role="editor")
-    versions = cast.client("owner").get(f"/api/v1/projects/{cast.project.pk}/versions").json()["results"]
+    versions = (
+        cast.client("owner").get(f"/api/v1/projects/{cast.project.pk}/versions").json()["results"]
+    )
     assert [v["version_number"] for v in versions] == [5, 4, 1]
     assert versions[1]["edits"]["develop"]["light"]["exposure"] == 0.3
 
@@ -111,17 +139,26 @@ def test_restore_brings_back_an_old_recipe_as_a_new_version(cast: Cast, settings
     assert response.status_code == 200
     assert response.json()["version"] == 3
     assert response.json()["edits"] == recipe.default()
-    assert cast.client("owner").post(f"/api/v1/projects/{cast.project.pk}/versions/99/restore").status_code == 404
+    assert (
+        cast.client("owner")
+        .post(f"/api/v1/projects/{cast.project.pk}/versions/99/restore")
+        .status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(("plan", "kept"), [(Plan.FREE, 10), (Plan.PRO, 13)])
-def test_history_is_pruned_to_the_owner_plan_oldest_first(cast: Cast, settings: Any, plan: str, kept: int) -> None:
+def test_history_is_pruned_to_the_owner_plan_oldest_first(
+    cast: Cast, settings: Any, plan: str, kept: int
+) -> None:
     settings.PROJECT_VERSION_COALESCE_SECONDS = 0
     cast.owner.plan_type = plan
     cast.owner.save()
     for step in range(12):
         assert _patch(cast, {"develop": {"light": {"contrast": step + 1}}}).status_code == 200
-    numbers = list(Project.objects.get(pk=cast.project.pk).versions.values_list("version_number", flat=True))
+    numbers = list(
+        Project.objects.get(pk=cast.project.pk).versions.values_list("version_number", flat=True)
+    )
     assert numbers == list(range(13, 13 - kept, -1))
 
 

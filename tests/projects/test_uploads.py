@@ -36,7 +36,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...], st
 
 
 def _create(user: User, key: str, name: str = "Holiday") -> Any:
-    return client_for(user).post("/api/v1/projects", {"name": name, "upload_key": key}, format="json")
+    return client_for(user).post(
+        "/api/v1/projects", {"name": name, "upload_key": key}, format="json"
+    )
 
 
 def test_a_photo_uploaded_to_storage_becomes_a_project_with_a_probed_asset(
@@ -122,7 +124,9 @@ def test_an_upload_that_lied_is_refused_without_charge_or_project(
         (jpeg_bytes()[:300], 400, "corrupt_image"),
     ],
 )
-def test_unsupported_and_corrupt_files_are_refused(owner: User, payload: bytes, status: int, code: str) -> None:
+def test_unsupported_and_corrupt_files_are_refused(
+    owner: User, payload: bytes, status: int, code: str
+) -> None:
     grant = upload(client_for(owner), payload, filename="photo.jpg")
     response = _create(owner, grant["key"])
     assert (response.status_code, response.json()["code"]) == (status, code)
@@ -143,7 +147,9 @@ def test_an_upload_over_quota_is_refused_before_any_bytes_move(owner: User) -> N
     owner.storage_used = 900
     owner.save()
     response = client_for(owner).post(
-        "/api/v1/upload/presigned", {"filename": "a.jpg", "size": 101, "sha256": "a" * 64}, format="json"
+        "/api/v1/upload/presigned",
+        {"filename": "a.jpg", "size": 101, "sha256": "a" * 64},
+        format="json",
     )
     assert (response.status_code, response.json()["code"], response.json()["field"]) == (
         413,
@@ -157,8 +163,16 @@ def test_pending_grants_count_against_the_quota(owner: User) -> None:
     owner.storage_limit = 1000
     owner.save()
     client = client_for(owner)
-    ok = client.post("/api/v1/upload/presigned", {"filename": "a", "size": 600, "sha256": "a" * 64}, format="json")
-    refused = client.post("/api/v1/upload/presigned", {"filename": "b", "size": 600, "sha256": "b" * 64}, format="json")
+    ok = client.post(
+        "/api/v1/upload/presigned",
+        {"filename": "a", "size": 600, "sha256": "a" * 64},
+        format="json",
+    )
+    refused = client.post(
+        "/api/v1/upload/presigned",
+        {"filename": "b", "size": 600, "sha256": "b" * 64},
+        format="json",
+    )
     assert (ok.status_code, refused.status_code) == (201, 413)
 
 
@@ -202,7 +216,12 @@ def test_a_large_file_goes_up_in_parts_and_resumes_after_an_interruption(
     second = resumed["parts"][1]
     etag2 = send_bytes(client, second, data[first["size"] :])
     parts = [{"part_number": 1, "etag": etag1}, {"part_number": 2, "etag": etag2}]
-    assert client.post(f"/api/v1/upload/{grant['upload_id']}/complete", {"parts": parts}, format="json").status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/upload/{grant['upload_id']}/complete", {"parts": parts}, format="json"
+        ).status_code
+        == 200
+    )
 
     response = _create(owner, grant["key"])
     assert response.status_code == 201, response.json()
@@ -211,19 +230,29 @@ def test_a_large_file_goes_up_in_parts_and_resumes_after_an_interruption(
     assert owner.storage_used == len(data)
 
 
-def test_the_local_upload_endpoint_refuses_forged_urls_and_wrong_sizes(owner: User, settings: Any) -> None:
+def test_the_local_upload_endpoint_refuses_forged_urls_and_wrong_sizes(
+    owner: User, settings: Any
+) -> None:
     if hasattr(default_storage, "bucket_name"):
         settings.STORAGES = {
             **settings.STORAGES,
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}},
         }
     data = jpeg_bytes(seed=7)
-    grant = client_for(owner).post(
-        "/api/v1/upload/presigned", {"filename": "a.jpg", "size": len(data), "sha256": sha(data)}, format="json"
-    ).json()
+    grant = (
+        client_for(owner)
+        .post(
+            "/api/v1/upload/presigned",
+            {"filename": "a.jpg", "size": len(data), "sha256": sha(data)},
+            format="json",
+        )
+        .json()
+    )
     path = grant["url"].removeprefix("http://127.0.0.1:8000")
     anonymous = client_for(None)
-    forged = anonymous.generic("PUT", path[:-3] + "abc", data, content_type="application/octet-stream")
+    forged = anonymous.generic(
+        "PUT", path[:-3] + "abc", data, content_type="application/octet-stream"
+    )
     short = anonymous.generic("PUT", path, data[:-1], content_type="application/octet-stream")
     assert (forged.status_code, short.status_code) == (403, 400)
     assert short.json()["code"] == "size_mismatch"
@@ -238,15 +267,23 @@ def test_s3_presigned_post_is_bound_to_the_size_and_a_bigger_body_is_caught(owne
     import requests
 
     data = jpeg_bytes(seed=8)
-    grant = client_for(owner).post(
-        "/api/v1/upload/presigned", {"filename": "a.jpg", "size": len(data), "sha256": sha(data)}, format="json"
-    ).json()
+    grant = (
+        client_for(owner)
+        .post(
+            "/api/v1/upload/presigned",
+            {"filename": "a.jpg", "size": len(data), "sha256": sha(data)},
+            format="json",
+        )
+        .json()
+    )
     assert grant["method"] == "POST"
     assert grant["key"].startswith(f"uploads/{owner.pk}/")
     policy = json.loads(base64.b64decode(grant["fields"]["policy"]))
     assert ["content-length-range", len(data), len(data)] in policy["conditions"]
     # moto does not enforce the policy's length range (S3 does); our own check still holds.
-    sent = requests.post(grant["url"], data=grant["fields"], files={"file": data + b"extra"}, timeout=30)
+    sent = requests.post(
+        grant["url"], data=grant["fields"], files={"file": data + b"extra"}, timeout=30
+    )
     assert sent.status_code == 204
 
     response = _create(owner, grant["key"])
@@ -258,14 +295,20 @@ def test_s3_presigned_post_is_bound_to_the_size_and_a_bigger_body_is_caught(owne
 
 
 @pytest.mark.services
-def test_s3_multipart_parts_are_listed_from_the_bucket_on_resume(owner: User, settings: Any) -> None:
+def test_s3_multipart_parts_are_listed_from_the_bucket_on_resume(
+    owner: User, settings: Any
+) -> None:
     settings.UPLOAD_MULTIPART_THRESHOLD_BYTES = settings.UPLOAD_PART_SIZE_BYTES = 5 * 1024 * 1024
     data = noise_tiff(1400, 1300)
     client = client_for(owner)
     grant = client.post(
-        "/api/v1/upload/presigned", {"filename": "b.tif", "size": len(data), "sha256": sha(data)}, format="json"
+        "/api/v1/upload/presigned",
+        {"filename": "b.tif", "size": len(data), "sha256": sha(data)},
+        format="json",
     ).json()
-    assert grant["parts"][0]["url"].startswith(settings.STORAGES["default"]["OPTIONS"]["endpoint_url"])
+    assert grant["parts"][0]["url"].startswith(
+        settings.STORAGES["default"]["OPTIONS"]["endpoint_url"]
+    )
     etag = send_bytes(client, grant["parts"][0], data[: grant["part_size"]])
 
     resumed = client.get(f"/api/v1/upload/{grant['upload_id']}").json()
