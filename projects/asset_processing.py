@@ -44,7 +44,7 @@ def asset_process(asset_id: str) -> None:
                 key=key,
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
-                format="JPEG",
+                format="jpeg",
                 mime_type="image/jpeg",
                 width=width,
                 height=height,

@@ -1,7 +1,8 @@
 """The one door between projects and image I/O.
 
-Uses `kernels.io` (probe, make_thumbnail, make_proxy, typed errors with `.code`) when it is
-there; until that branch lands, a Pillow fallback with the same contract: the format comes from
+Uses `kernels.io` (probe, make_thumbnail, typed errors with `.code` and `.http_status`) when it
+imports; otherwise (a deployment without its optional codecs) a Pillow fallback with the same
+contract: the format comes from
 the bytes (magic numbers), never from the name or content type; pixel count and frames are
 bounded before anything is decoded.
 """
@@ -19,10 +20,11 @@ MAX_PIXELS = 150_000_000
 class ProbeError(Exception):
     """Refused input. `code`: unsupported_format, corrupt_image, image_too_large, ..."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, status: int = 400) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ def probe(source: IO[bytes], *, max_pixels: int = MAX_PIXELS) -> ProbeResult:
         try:
             info = kio.probe(source, max_pixels=max_pixels, allow_multi_frame=False)
         except kio.ImageIOError as exc:
-            raise ProbeError(str(exc.code), str(exc)) from exc
+            raise ProbeError(
+                str(exc.code), str(exc), int(getattr(exc, "http_status", 400))
+            ) from exc
         exif = {
             k: v
             for k, v in {
@@ -61,6 +65,7 @@ def probe(source: IO[bytes], *, max_pixels: int = MAX_PIXELS) -> ProbeResult:
                 "model": getattr(info, "camera_model", None),
                 "captured_at": str(getattr(info, "capture_time", "") or "") or None,
                 "orientation": getattr(info, "orientation", None),
+                "colour_space": getattr(info, "colour_space", None),
             }.items()
             if v not in (None, "")
         }
@@ -106,7 +111,7 @@ def _pillow_probe(source: IO[bytes], *, max_pixels: int) -> ProbeResult:
     source.seek(0)
     kind = _sniff(head)
     if kind is None:
-        raise ProbeError("unsupported_format", "The file is not a supported image format.")
+        raise ProbeError("unsupported_format", "The file is not a supported image format.", 415)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -116,17 +121,18 @@ def _pillow_probe(source: IO[bytes], *, max_pixels: int) -> ProbeResult:
                 raise ProbeError(
                     "image_too_large",
                     f"The image has {width * height} pixels; the limit is {max_pixels}.",
+                    413,
                 )
             frames = int(getattr(image, "n_frames", 1))
             if frames > 1:
-                raise ProbeError("multi_frame", "Images with several frames are not supported.")
+                raise ProbeError("image_too_large", "Images with several frames are refused.", 413)
             image.verify()
     except ProbeError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ProbeError("image_too_large", "The image has too many pixels.") from exc
+        raise ProbeError("image_too_large", "The image has too many pixels.", 413) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ProbeError("corrupt_image", "The image is damaged or truncated.") from exc
+        raise ProbeError("corrupt_image", "The image is damaged or truncated.", 422) from exc
     source.seek(0)
     # verify() leaves the image unusable; reopen for metadata (header only, no pixels).
     image = Image.open(source, formats=[kind])
@@ -142,7 +148,7 @@ def _pillow_probe(source: IO[bytes], *, max_pixels: int) -> ProbeResult:
     except Exception:  # noqa: S110 - a broken EXIF block is no reason to refuse the photo
         pass
     return ProbeResult(
-        format=kind,
+        format=kind.lower(),
         mime_type=_MIME[kind],
         width=width,
         height=height,
@@ -156,12 +162,13 @@ def _pillow_probe(source: IO[bytes], *, max_pixels: int) -> ProbeResult:
 
 
 def make_derived(source: IO[bytes], *, long_edge: int) -> bytes:
-    """A JPEG no larger than `long_edge` (thumbnail or proxy)."""
+    """An upright sRGB JPEG no larger than `long_edge` (grid thumbnail or editor proxy).
+
+    kernels.io's own `make_proxy` is a linear float array for the renderer, not a display file,
+    so both display files come from `make_thumbnail` at their size."""
     kio = _kernels_io()
     if kio is not None:
-        maker = kio.make_thumbnail if long_edge <= 512 else kio.make_proxy
-        result = maker(source, long_edge=long_edge)
-        return result if isinstance(result, bytes) else bytes(result)
+        return bytes(kio.make_thumbnail(source, long_edge=long_edge))
     from PIL import Image, ImageOps
 
     with Image.open(source) as opened:

@@ -255,9 +255,8 @@ def _verify_upload(upload: Upload) -> probing.ProbeResult:
             return probing.probe(spooled)
         except probing.ProbeError as exc:
             storage.delete(upload.key)
-            status_code = 413 if exc.code == "image_too_large" else 400
             raise APIError(
-                exc.code, exc.detail, status_code=status_code, field="upload_key"
+                exc.code, exc.detail, status_code=exc.status, field="upload_key"
             ) from exc
     finally:
         spooled.close()

@@ -53,7 +53,7 @@ def test_a_photo_uploaded_to_storage_becomes_a_project_with_a_probed_asset(
     body = response.json()
     assert body["deduplicated"] is False
     original = body["original"]
-    assert (original["format"], original["width"], original["height"]) == ("JPEG", 120, 80)
+    assert (original["format"], original["width"], original["height"]) == ("jpeg", 120, 80)
     assert original["exif"]["model"] == "Test Camera"
     assert original["sha256"] == sha(data)
     owner.refresh_from_db()
@@ -120,8 +120,8 @@ def test_an_upload_that_lied_is_refused_without_charge_or_project(
 @pytest.mark.parametrize(
     ("payload", "status", "code"),
     [
-        (b"GIF89a not what we take" + b"\0" * 100, 400, "unsupported_format"),
-        (jpeg_bytes()[:300], 400, "corrupt_image"),
+        (b"%PDF-1.4 not a photo at all" + b"\0" * 100, 415, "unsupported_format"),
+        (jpeg_bytes()[:300], 422, "corrupt_image"),
     ],
 )
 def test_unsupported_and_corrupt_files_are_refused(
@@ -225,7 +225,7 @@ def test_a_large_file_goes_up_in_parts_and_resumes_after_an_interruption(
 
     response = _create(owner, grant["key"])
     assert response.status_code == 201, response.json()
-    assert response.json()["original"]["format"] == "TIFF"
+    assert response.json()["original"]["format"] == "tiff"
     owner.refresh_from_db()
     assert owner.storage_used == len(data)
 
