@@ -12,7 +12,7 @@ from projects import recipe
 from projects.models import Asset, Preset, Project, ProjectCollaborator, ProjectVersion
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -22,10 +22,11 @@ class UserFactory(DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         # No password: an unusable one costs no hashing (tests authenticate directly).
-        return User.objects.create_user(*args, password=None, **kwargs)
+        kwargs["password"] = None
+        return User.objects.create_user(*args, **kwargs)
 
 
-class AssetFactory(DjangoModelFactory):
+class AssetFactory(DjangoModelFactory[Asset]):
     class Meta:
         model = Asset
 
@@ -40,7 +41,7 @@ class AssetFactory(DjangoModelFactory):
     height = 48
 
 
-class ProjectFactory(DjangoModelFactory):
+class ProjectFactory(DjangoModelFactory[Project]):
     class Meta:
         model = Project
         skip_postgeneration_save = True
@@ -50,18 +51,18 @@ class ProjectFactory(DjangoModelFactory):
     edits_json = factory.LazyFunction(recipe.default)
 
     @factory.post_generation
-    def first_version(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def first_version(obj: Project, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             ProjectVersion.objects.create(
-                project=self,
-                version_number=self.version,
-                edits_json=self.edits_json,
-                created_by=self.owner,
-                saved_at=self.created_at,
+                project=obj,
+                version_number=obj.version,
+                edits_json=obj.edits_json,
+                created_by=obj.owner,
+                saved_at=obj.created_at,
             )
 
 
-class CollaboratorFactory(DjangoModelFactory):
+class CollaboratorFactory(DjangoModelFactory[ProjectCollaborator]):
     class Meta:
         model = ProjectCollaborator
 
@@ -70,7 +71,7 @@ class CollaboratorFactory(DjangoModelFactory):
     permission = "view"
 
 
-class PresetFactory(DjangoModelFactory):
+class PresetFactory(DjangoModelFactory[Preset]):
     class Meta:
         model = Preset
 

@@ -11,7 +11,7 @@ from tests.projects.conftest import Cast, client_for, jpeg_bytes, upload
 
 
 def test_an_invited_person_sees_the_project_with_the_permission_given(cast: Cast) -> None:
-    newcomer = UserFactory()
+    newcomer = UserFactory.create()
     base = f"/api/v1/projects/{cast.project.pk}"
     assert client_for(newcomer).get(base).status_code == 404
 
@@ -49,7 +49,7 @@ def test_deleting_a_project_removes_its_files_after_commit_and_releases_quota(
 ) -> None:
     from projects.asset_processing import asset_process
 
-    owner: User = UserFactory()
+    owner: User = UserFactory.create()
     data = jpeg_bytes(600, 400, seed=11)
     grant = upload(client_for(owner), data)
     project_id = (

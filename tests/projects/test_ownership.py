@@ -11,7 +11,7 @@ import pytest
 
 from projects.models import Project
 from tests.factories import PresetFactory, UserFactory
-from tests.projects.conftest import Cast
+from tests.projects.conftest import Cast, send_raw
 
 PRESET_XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -23,7 +23,7 @@ PRESET_XMP = (
 def _call(cast: Cast, role: str, action: str) -> Any:
     client = cast.client(role)
     base = f"/api/v1/projects/{cast.project.pk}"
-    match_v = {"HTTP_IF_MATCH": f'"{cast.project.version}"'}
+    match_v: dict[str, Any] = {"HTTP_IF_MATCH": f'"{cast.project.version}"'}
     if action == "get":
         return client.get(base)
     if action == "put":
@@ -46,7 +46,7 @@ def _call(cast: Cast, role: str, action: str) -> Any:
     if action == "collaborators":
         return client.get(f"{base}/collaborators")
     if action == "invite":
-        newcomer = UserFactory()
+        newcomer = UserFactory.create()
         return client.post(
             f"{base}/collaborators", {"email": newcomer.email, "permission": "view"}, format="json"
         )
@@ -57,12 +57,14 @@ def _call(cast: Cast, role: str, action: str) -> Any:
     if action == "remove_collaborator":
         return client.delete(f"{base}/collaborators/{cast.editor.pk}")
     if action == "apply_preset":
-        preset = PresetFactory(owner=getattr(cast, role))
+        preset = PresetFactory.create(owner=getattr(cast, role))
         return client.post(f"{base}/apply-preset", {"preset_id": str(preset.pk)}, format="json")
     if action == "export_xmp":
         return client.get(f"{base}/xmp")
     if action == "import_xmp":
-        return client.generic("POST", f"{base}/xmp", PRESET_XMP, content_type="application/rdf+xml")
+        return send_raw(
+            client, "POST", f"{base}/xmp", PRESET_XMP, content_type="application/rdf+xml"
+        )
     raise AssertionError(action)
 
 

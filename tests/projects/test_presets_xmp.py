@@ -7,7 +7,7 @@ import pytest
 from projects import recipe, xmp
 from projects.models import Preset, Project
 from tests.factories import UserFactory
-from tests.projects.conftest import Cast, client_for
+from tests.projects.conftest import Cast, client_for, send_raw
 
 # A Lightroom Classic preset as it writes them: settings as crs: attributes, the name and the
 # point curves as elements. Here the crs namespace is bound to an unusual prefix on purpose.
@@ -110,9 +110,13 @@ def _expected() -> dict[str, Any]:
 
 
 def test_a_lightroom_preset_imports_to_the_expected_recipe_and_reports_the_rest(db: Any) -> None:
-    owner = UserFactory()
-    response = client_for(owner).generic(
-        "POST", "/api/v1/presets/import", LIGHTROOM_PRESET, content_type="application/rdf+xml"
+    owner = UserFactory.create()
+    response = send_raw(
+        client_for(owner),
+        "POST",
+        "/api/v1/presets/import",
+        LIGHTROOM_PRESET,
+        content_type="application/rdf+xml",
     )
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -140,7 +144,8 @@ def test_export_then_import_gives_back_the_same_recipe(db: Any) -> None:
 
 
 def test_importing_xmp_onto_a_project_makes_a_new_version(cast: Cast) -> None:
-    response = cast.client("editor").generic(
+    response = send_raw(
+        cast.client("editor"),
         "POST",
         f"/api/v1/projects/{cast.project.pk}/xmp",
         LIGHTROOM_PRESET,
@@ -175,7 +180,8 @@ def test_importing_xmp_onto_a_project_makes_a_new_version(cast: Cast) -> None:
 def test_hostile_or_empty_xmp_is_refused_and_nothing_is_written(
     cast: Cast, document: bytes, status: int, code: str
 ) -> None:
-    response = cast.client("owner").generic(
+    response = send_raw(
+        cast.client("owner"),
         "POST",
         f"/api/v1/projects/{cast.project.pk}/xmp",
         document,
@@ -186,7 +192,8 @@ def test_hostile_or_empty_xmp_is_refused_and_nothing_is_written(
 
 
 def test_many_megabytes_of_xmp_stop_at_the_body_limit(cast: Cast) -> None:
-    response = cast.client("owner").generic(
+    response = send_raw(
+        cast.client("owner"),
         "POST",
         "/api/v1/presets/import",
         b" " * (3 * 1024 * 1024),

@@ -7,7 +7,7 @@ import pytest
 from accounts.models import Plan
 from projects import recipe
 from projects.models import Project
-from tests.projects.conftest import Cast, client_for
+from tests.projects.conftest import Cast, client_for, send_raw
 
 
 def _patch(
@@ -78,7 +78,8 @@ def test_deeply_nested_json_is_a_clear_400(cast: Cast) -> None:
         deep = {"x": deep}
     assert _patch(cast, {"develop": deep}).json()["code"] == "too_deep"
     raw = b'{"edits": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
-    response = cast.client("owner").generic(
+    response = send_raw(
+        cast.client("owner"),
         "PATCH",
         f"/api/v1/projects/{cast.project.pk}",
         raw,
@@ -175,8 +176,8 @@ def test_duplicate_copies_the_recipe_and_keeps_the_collaborator_in(cast: Cast) -
 def test_the_list_is_searchable_and_newest_update_first(cast: Cast) -> None:
     from tests.factories import ProjectFactory
 
-    ProjectFactory(owner=cast.owner, name="Beach sunset")
-    ProjectFactory(owner=cast.owner, name="Mountain")
+    ProjectFactory.create(owner=cast.owner, name="Beach sunset")
+    ProjectFactory.create(owner=cast.owner, name="Mountain")
     _patch(cast, {"develop": {"light": {"exposure": 0.1}}})
     listed = cast.client("owner").get("/api/v1/projects").json()["results"]
     assert listed[0]["name"] == cast.project.name

@@ -17,12 +17,20 @@ from accounts.models import User
 from projects.asset_processing import asset_process
 from projects.models import Asset, Project, Upload
 from tests.factories import UserFactory
-from tests.projects.conftest import client_for, jpeg_bytes, noise_tiff, send_bytes, sha, upload
+from tests.projects.conftest import (
+    client_for,
+    jpeg_bytes,
+    noise_tiff,
+    send_bytes,
+    send_raw,
+    sha,
+    upload,
+)
 
 
 @pytest.fixture
 def owner(db: Any) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
@@ -183,7 +191,7 @@ def test_an_unused_upload_can_be_deleted_and_a_used_one_cannot(
     unused = upload(client, jpeg_bytes(seed=5))
     used = upload(client, jpeg_bytes(seed=6))
     _create(owner, used["key"])
-    stranger = client_for(UserFactory())
+    stranger = client_for(UserFactory.create())
 
     assert stranger.delete(f"/api/v1/storage/{unused['key']}").status_code == 404
     assert client.delete(f"/api/v1/storage/{used['key']}").status_code == 409
@@ -250,10 +258,10 @@ def test_the_local_upload_endpoint_refuses_forged_urls_and_wrong_sizes(
     )
     path = grant["url"].removeprefix("http://127.0.0.1:8000")
     anonymous = client_for(None)
-    forged = anonymous.generic(
-        "PUT", path[:-3] + "abc", data, content_type="application/octet-stream"
+    forged = send_raw(
+        anonymous, "PUT", path[:-3] + "abc", data, content_type="application/octet-stream"
     )
-    short = anonymous.generic("PUT", path, data[:-1], content_type="application/octet-stream")
+    short = send_raw(anonymous, "PUT", path, data[:-1], content_type="application/octet-stream")
     assert (forged.status_code, short.status_code) == (403, 400)
     assert short.json()["code"] == "size_mismatch"
     assert not default_storage.exists(grant["key"])
