@@ -21,7 +21,7 @@ run: $(STAMP)
 	@echo "  API docs: http://127.0.0.1:8000/api/v1/docs/   admin: http://127.0.0.1:8000/admin/"
 	@echo "  (create an admin with: $(PY) manage.py createsuperuser)"
 	@echo
-	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 orlume_site.asgi:application
+	$(VENV)/bin/daphne -v 0 -b 127.0.0.1 -p 8000 orlume_site.asgi:application
 
 test: $(STAMP)
 	$(PY) scripts/test.py $(ARGS)

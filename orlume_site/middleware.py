@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -11,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 
 from orlume_site.api.errors import error_response
 from orlume_site.logging import request_id_var
+
+access_log = logging.getLogger("orlume.access")
 
 # Accept a caller's id only when it is short and plain, so it is safe to echo and log.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -27,8 +31,22 @@ class RequestIDMiddleware:
         # Not reset afterwards: Django logs the response (django.request) after the middleware
         # chain returns, and that line must carry the id too. The next request sets its own.
         request_id_var.set(request_id)
+        started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        # One JSON access line per request (Daphne's own text access log is switched off).
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
         return response
 
 

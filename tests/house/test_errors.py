@@ -176,3 +176,14 @@ def test_django_request_log_lines_carry_the_request_id(caplog: pytest.LogCapture
     record = next(r for r in caplog.records if r.name == "django.request")
     RequestIDFilter().filter(record)
     assert record.request_id == "trace-0000feed"  # type: ignore[attr-defined]
+
+
+def test_each_request_writes_one_access_line_with_status_and_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="orlume.access"):
+        Client().get("/healthz", HTTP_X_REQUEST_ID="trace-acce55ed")
+    (record,) = [r for r in caplog.records if r.name == "orlume.access"]
+    RequestIDFilter().filter(record)
+    assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)  # type: ignore[attr-defined]
+    assert record.request_id == "trace-acce55ed"  # type: ignore[attr-defined]
