@@ -186,6 +186,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         super().__init__(host, port, timeout=timeout)
         self.address = address
         self.connect_timeout = timeout
+        # Kept after http.client hands the socket to the response (and sets self.sock = None),
+        # so the deadline watchdog can always shut it down.
+        self.pinned_sock: socket.socket | None = None
 
     def connect(self) -> None:
         sock = _connect(str(self.address), self.port, self.connect_timeout)
@@ -199,7 +202,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         except BaseException:
             sock.close()
             raise
-        self.sock = sock
+        self.sock = self.pinned_sock = sock
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
@@ -220,7 +223,9 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     def connect(self) -> None:
         super().connect()
         # SNI and certificate verification use the original name, not the address.
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock = self.pinned_sock = self.context.wrap_socket(
+            self.sock, server_hostname=self.host
+        )
 
 
 def request(
@@ -292,7 +297,7 @@ def _exchange(
 
     def watchdog() -> None:
         expired.set()
-        sock = conn.sock
+        sock = conn.pinned_sock
         if sock is not None:
             # The plain socket's shutdown, even for TLS: it unblocks any recv/send at once.
             with contextlib.suppress(OSError):
@@ -318,15 +323,16 @@ def _exchange(
         received = 0
         truncated = False
         while True:
-            chunk = response.read(min(8192, max_body_bytes + 1 - received))
-            if not chunk:
+            # read1: whatever has arrived, so the deadline is checked between small reads.
+            chunk = response.read1(min(8192, max_body_bytes + 1 - received))
+            if not chunk or expired.is_set() or time.monotonic() > deadline:
                 break
             chunks.append(chunk)
             received += len(chunk)
             if received > max_body_bytes:
                 truncated = True
                 break
-        if expired.is_set():
+        if expired.is_set() or time.monotonic() > deadline:
             raise OutboundTimeout("the response did not complete in time")
         data = b"".join(chunks)[:max_body_bytes]
         return OutboundResponse(
@@ -346,3 +352,5 @@ def _exchange(
     finally:
         timer.cancel()
         conn.close()
+        if conn.pinned_sock is not None:
+            conn.pinned_sock.close()
