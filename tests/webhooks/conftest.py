@@ -154,12 +154,12 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
 @pytest.fixture
 def user(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def outsider(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
