@@ -8,7 +8,7 @@
 
 Servers named in the environment are reused:
     ORLUME_TEST_DATABASE_URL   postgres://user@host:port/dbname  (tests create test_<dbname>)
-    ORLUME_TEST_REDIS_URL      redis://host:port/db
+    ORLUME_TEST_REDIS_URL      redis://host:port/db  (cache in db, broker in db+1)
     ORLUME_TEST_S3_ENDPOINT_URL http://host:port
 otherwise throwaway ones are started here (and installed from Debian's packages if missing) and
 stopped at the end. Extra arguments go to both pytest runs, e.g. `make test ARGS="-k auth"`.
@@ -197,9 +197,11 @@ def s3() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def with_db(url: str, index: int) -> str:
+def with_db(url: str, offset: int) -> str:
+    """The database `offset` places after the one the URL names (cache at +0, broker at +1)."""
     parsed = urlparse(url)
-    return parsed._replace(path=f"/{index}").geturl()
+    base = int(parsed.path.strip("/") or 0)
+    return parsed._replace(path=f"/{base + offset}").geturl()
 
 
 def pytest(env: dict[str, str], args: list[str]) -> int:
@@ -228,8 +230,8 @@ def main(extra: list[str]) -> int:
             **base_env,
             "ORLUME_VAR_DIR": services_dir,
             "DATABASE_URL": database_url,
-            "REDIS_URL": with_db(redis_url, 1),
-            "BROKER_URL": with_db(redis_url, 2),
+            "REDIS_URL": with_db(redis_url, 0),
+            "BROKER_URL": with_db(redis_url, 1),
             "CACHE_KEY_PREFIX": f"orlume-test-{uuid.uuid4().hex[:8]}",
             "S3_ENDPOINT_URL": s3_url,
             "S3_BUCKET": bucket,
