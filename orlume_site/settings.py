@@ -109,6 +109,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests use a file, not shared-cache :memory:, so worker threads and the test thread write
+    # through WAL and busy_timeout instead of failing with "database table is locked".
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-orlume.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool replaces persistent connections (CONN_MAX_AGE must stay 0 with it).
     _db["CONN_MAX_AGE"] = 0
