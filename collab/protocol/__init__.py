@@ -71,9 +71,9 @@ class PresenceIn(Message):
     type: Literal["presence"]
     cursor: Cursor | None = None
     tool: Annotated[str, Field(max_length=32)] | None = None
-    selection: Annotated[list[Annotated[str, Field(max_length=512)]], Field(max_length=50)] | None = (
-        None
-    )
+    selection: (
+        Annotated[list[Annotated[str, Field(max_length=512)]], Field(max_length=50)] | None
+    ) = None
 
 
 class PreviewIn(Message):

@@ -3,4 +3,4 @@
 from collab.protocol import write_schemas
 
 for path in write_schemas():
-    print(path)  # noqa: T201
+    print(path)
