@@ -122,7 +122,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
     async def _close(self, code: int) -> None:
         if not self.closing:
             self.closing = True
-            await self.close(code=code)
+            await self.close(code=int(code))
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
