@@ -130,6 +130,7 @@ def test_a_client_that_reconnects_with_its_last_seq_receives_exactly_what_it_mis
         return last, await back.expect(lambda m: m["type"] in ("state", "catchup"))
 
     last, answer = run(story())
+    assert last == 1
     assert answer["type"] == "catchup"
     assert [(o["seq"], o["id"], o["value"]) for o in answer["ops"]] == [
         (2, "e2", 0.2),
