@@ -19,10 +19,11 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from accounts.models import User
-from projects.models import Project
-from tests.factories import CollaboratorFactory, ProjectFactory
+from projects import recipe
+from projects.models import Project, ProjectCollaborator
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
@@ -138,9 +139,11 @@ def room(server: str, transactional_db: None) -> Room:
     people = {
         name: register(server, f"{name}@example.com") for name in ("owner", "ed", "vi", "out")
     }
-    project = ProjectFactory(owner=people["owner"].user)
-    CollaboratorFactory(project=project, user=people["ed"].user, permission="edit")
-    CollaboratorFactory(project=project, user=people["vi"].user, permission="view")
+    project = Project.objects.create(
+        owner=people["owner"].user, name="Harbour", edits_json=recipe.default()
+    )
+    ProjectCollaborator.objects.create(project=project, user=people["ed"].user, permission="edit")
+    ProjectCollaborator.objects.create(project=project, user=people["vi"].user, permission="view")
     return Room(server, project, people)
 
 
@@ -156,9 +159,9 @@ class Client:
     async def open(cls, host: str, path: str, **kwargs: Any) -> Client:
         ws = await connect(
             f"ws://{host}{path}",
-            origin=f"http://{host}",
+            origin=Origin(f"http://{host}"),
             max_size=2**22,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
         return cls(ws)
 
