@@ -85,10 +85,31 @@ def daphne(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+def _wait_for_sessions_to_end() -> None:
+    """PostgreSQL notices the server's closed connections a moment later; the test database
+    cannot be dropped until it has."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     with daphne() as host:
         yield host
+    with django_db_blocker.unblock():
+        _wait_for_sessions_to_end()
 
 
 @dataclass
