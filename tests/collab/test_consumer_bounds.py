@@ -197,6 +197,10 @@ def test_previews_are_requested_once_in_flight_and_the_newest_sequence_follows(
         # The room's own broadcast of the last op comes after its preview request.
         while (await next_of(comm, "ops"))["ops"][-1]["seq"] < 3:
             pass
+        for _ in range(200):  # the request may still be on its way to the queue
+            if enqueued:
+                break
+            await asyncio.sleep(0.02)
         first = enqueued[0]
         await sync_to_async(previews.deliver)(project.pk, first[3], 1600, "https://x/p1.jpg")
         return await next_of(comm, "preview")
