@@ -46,11 +46,18 @@ class Echo(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-def echo_application() -> Any:
-    import django
+_echo_router: Any = None
 
-    django.setup()
-    return URLRouter([path("echo/<str:room>", Echo.as_asgi())])
+
+async def echo_application(scope: Any, receive: Any, send: Any) -> None:
+    """ASGI app for the baseline Daphne (`bench.collab:echo_application`)."""
+    global _echo_router
+    if _echo_router is None:
+        import django
+
+        django.setup()
+        _echo_router = URLRouter([path("echo/<str:room>", Echo.as_asgi())])
+    await _echo_router(scope, receive, send)
 
 
 def pct(values: list[float], q: float) -> float:
