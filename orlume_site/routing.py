@@ -2,4 +2,6 @@
 
 from django.urls import URLPattern
 
-websocket_urlpatterns: list[URLPattern] = []
+from collab.routing import websocket_urlpatterns as collab_routes
+
+websocket_urlpatterns: list[URLPattern] = [*collab_routes]

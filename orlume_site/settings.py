@@ -344,3 +344,15 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=4 * 1024**3)
 ASSET_URL_TTL_SECONDS = env.int("ASSET_URL_TTL_SECONDS", default=300)
 PROJECT_VERSION_COALESCE_SECONDS = env.float("PROJECT_VERSION_COALESCE_SECONDS", default=5.0)
 XMP_MAX_BYTES = env.int("XMP_MAX_BYTES", default=256 * 1024)
+
+# --- collaboration rooms (collab/conf.py has the defaults and meanings) ----------------------------
+COLLAB = {
+    "TICKET_TTL_SECONDS": env.int("COLLAB_TICKET_TTL_SECONDS", default=30),
+    "OPS_PER_SECOND": env.float("COLLAB_OPS_PER_SECOND", default=30.0),
+    "OP_BURST": env.int("COLLAB_OP_BURST", default=20),
+    "MAX_CONNECTIONS_PER_ROOM": env.int("COLLAB_MAX_CONNECTIONS_PER_ROOM", default=50),
+    "MAX_CONNECTIONS_PER_USER": env.int("COLLAB_MAX_CONNECTIONS_PER_USER", default=10),
+    "MAX_UNREAD_MESSAGES": env.int("COLLAB_MAX_UNREAD_MESSAGES", default=2000),
+    "SNAPSHOT_SECONDS": env.float("COLLAB_SNAPSHOT_SECONDS", default=5.0),
+    "OPS_RETAIN": env.int("COLLAB_OPS_RETAIN", default=10_000),
+}

@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
     path("", include("projects.urls")),
     path("", include("exports.urls")),
+    path("", include("collab.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the strict CSP needs no inline JS.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

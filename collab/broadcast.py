@@ -1,0 +1,55 @@
+"""Messages to a project's room through the channel layer, from async or sync code.
+
+`project_event(project_id, event)` is the sink the exports app registers: export progress and
+completion reach every client in the room as `{"type": "event", "event": {...}}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+# The serving event loop. The in-memory layer's queues belong to it, so sync callers in other
+# threads (embedded worker threads) hand their sends to it rather than to a loop of their own.
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_loop() -> None:
+    global _server_loop
+    _server_loop = asyncio.get_running_loop()
+
+
+def room_group(project_id: Any) -> str:
+    return f"collab.{uuid.UUID(str(project_id)).hex}"
+
+
+async def asend_room(project_id: Any, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(room_group(project_id), message)
+
+
+def send_room(project_id: Any, message: dict[str, Any]) -> None:
+    """From sync code (workers, services): sends to the room."""
+    layer = get_channel_layer()
+    assert layer is not None
+    loop = _server_loop
+    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
+        future = asyncio.run_coroutine_threadsafe(
+            layer.group_send(room_group(project_id), message), loop
+        )
+        future.result(timeout=5)
+        return
+    async_to_sync(layer.group_send)(room_group(project_id), message)
+
+
+def project_event(project_id: Any, event: dict[str, Any]) -> None:
+    send_room(project_id, {"type": "room.event", "event": event})
+
+
+async def aproject_event(project_id: Any, event: dict[str, Any]) -> None:
+    await asend_room(project_id, {"type": "room.event", "event": event})

@@ -1,0 +1,27 @@
+"""Collaboration limits: `settings.COLLAB` (from the environment) over these defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "TICKET_TTL_SECONDS": 30,
+    "MAX_MESSAGE_BYTES": 64 * 1024,
+    "OPS_PER_SECOND": 30.0,
+    "OP_BURST": 20,
+    "PRESENCE_PER_SECOND": 20.0,
+    "PRESENCE_BURST": 20,
+    "MAX_CONNECTIONS_PER_ROOM": 50,
+    "MAX_CONNECTIONS_PER_USER": 10,
+    "MAX_UNREAD_MESSAGES": 2000,
+    "CATCHUP_MAX_OPS": 1000,
+    "SNAPSHOT_SECONDS": 5.0,
+    "OPS_RETAIN": 10_000,
+    "PREVIEW_INFLIGHT_SECONDS": 10.0,
+}
+
+
+def limit(name: str) -> Any:
+    return {**DEFAULTS, **getattr(settings, "COLLAB", {})}[name]

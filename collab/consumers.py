@@ -1,0 +1,334 @@
+"""`WS /api/v1/sync/<project_id>`: one room per project.
+
+Connect: a single-use ticket (`?ticket=`) or the session cookie (browsers only: an Origin header
+is required, and asgi.py's AllowedHostsOriginValidator checks it). Outsiders are closed before
+joining the room's group, so the room learns nothing of them. Every op goes through
+`collab.services` (one transaction); broadcasts travel on the channel layer, but each connection
+delivers ops gap-free and in sequence order, filling any gap from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from enum import IntEnum
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from pydantic import ValidationError
+
+from accounts.models import User
+from collab import broadcast, caps, previews, services, tickets
+from collab.conf import limit
+from collab.protocol import (
+    Hello,
+    OpBatch,
+    PresenceIn,
+    PreviewIn,
+    Redo,
+    Seen,
+    Undo,
+    client_message,
+)
+from collab.ratelimit import TokenBucket
+from collab.selectors import ops_between
+
+logger = logging.getLogger("orlume.collab")
+WRITERS = {"edit", "admin", "owner"}
+
+
+class CloseCode(IntEnum):
+    UNSUPPORTED_DATA = 1003  # binary frame
+    MESSAGE_TOO_BIG = 1009  # over MAX_MESSAGE_BYTES (64 KiB)
+    NOT_AUTHENTICATED = 4401  # no, expired, used or foreign ticket; no session
+    NOT_FOUND = 4404  # no such project, or not yours to see
+    SLOW_CONSUMER = 4408  # more than MAX_UNREAD_MESSAGES sent and not confirmed by `seen`
+    RATE_LIMITED = 4429  # ops above OPS_PER_SECOND beyond OP_BURST
+    ROOM_FULL = 4430  # MAX_CONNECTIONS_PER_ROOM
+    TOO_MANY_CONNECTIONS = 4431  # MAX_CONNECTIONS_PER_USER
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    return "/" + "/".join(str(p) for p in loc) if loc else ""
+
+
+class SyncConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        broadcast.remember_loop()
+        self.project_id = str(self.scope["url_route"]["kwargs"]["project_id"])
+        self.conn = uuid.uuid4().hex[:12]
+        self.user: User | None = None
+        self.role = ""
+        self.held = False
+        self.joined = False
+        self.closing = False
+        self.sent = 0
+        self.confirmed = 0
+        self.last_seq: int | None = None
+        self.preview_size: int | None = None
+        self.last_preview_seq = -1
+        self.presence: dict[str, Any] = {}
+        self.op_bucket = TokenBucket(limit("OPS_PER_SECOND"), limit("OP_BURST"))
+        self.presence_bucket = TokenBucket(limit("PRESENCE_PER_SECOND"), limit("PRESENCE_BURST"))
+
+        user = await self._authenticate()
+        await self.accept()
+        if user is None:
+            await self._close(CloseCode.NOT_AUTHENTICATED)
+            return
+        role = await database_sync_to_async(services.role_for)(user, self.project_id)
+        if role is None:
+            await self._close(CloseCode.NOT_FOUND)
+            return
+        refused = await sync_to_async(caps.acquire)(self.project_id, str(user.pk))
+        if refused:
+            code = CloseCode.ROOM_FULL if refused == "room" else CloseCode.TOO_MANY_CONNECTIONS
+            await self._close(code)
+            return
+        self.held = True
+        self.user, self.role = user, role
+        self.person = {"id": str(user.pk), "name": user.display_name or user.email.split("@")[0]}
+        self.group = broadcast.room_group(self.project_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        await self.channel_layer.group_send(
+            self.group, {"type": "room.join", **self._me(), "channel": self.channel_name}
+        )
+
+    async def _authenticate(self) -> User | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        ticket = query.get("ticket", [""])[0]
+        if ticket:
+            user_id = await sync_to_async(tickets.redeem)(ticket, self.project_id)
+            if user_id is None:
+                return None
+            return await database_sync_to_async(
+                User.objects.filter(pk=user_id, is_active=True).first
+            )()
+        user = self.scope.get("user")
+        headers = dict(self.scope.get("headers", []))
+        # Cookies ride along only from browsers, which always send Origin; asgi.py checks it.
+        if user is not None and user.is_authenticated and b"origin" in headers:
+            return user
+        return None
+
+    def _me(self) -> dict[str, Any]:
+        return {"conn": self.conn, "user": self.person, "role": self.role, **self.presence}
+
+    async def _close(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=int(code))
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            self.joined = False
+            await self.channel_layer.group_send(
+                self.group, {"type": "room.leave", "conn": self.conn, "user": self.person}
+            )
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.held and self.user is not None:
+            self.held = False
+            await sync_to_async(caps.release)(self.project_id, str(self.user.pk))
+
+    async def emit(self, message: dict[str, Any]) -> None:
+        """Sends one message, unless the client has fallen too far behind reading."""
+        if self.closing:
+            return
+        self.sent += 1
+        if self.sent - self.confirmed > limit("MAX_UNREAD_MESSAGES"):
+            await self._close(CloseCode.SLOW_CONSUMER)
+            return
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    # --- from the client ---------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing or not self.joined:
+            return
+        if text_data is None:
+            await self._close(CloseCode.UNSUPPORTED_DATA)
+            return
+        max_bytes = limit("MAX_MESSAGE_BYTES")
+        if len(text_data) > max_bytes or len(text_data.encode()) > max_bytes:
+            await self._close(CloseCode.MESSAGE_TOO_BIG)
+            return
+        try:
+            data = json.loads(text_data)
+        except ValueError:
+            await self.emit({"type": "error", "code": "bad_json", "detail": "Not JSON."})
+            return
+        try:
+            message = client_message.validate_python(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            await self.emit(
+                {
+                    "type": "error",
+                    "code": "bad_message",
+                    "detail": first["msg"],
+                    "path": _loc_to_path(tuple(first["loc"])),
+                }
+            )
+            return
+        if isinstance(message, Hello):
+            await self.on_hello(message)
+        elif isinstance(message, OpBatch):
+            await self.on_ops(message)
+        elif isinstance(message, Undo | Redo):
+            await self.on_revert(message)
+        elif isinstance(message, PresenceIn):
+            await self.on_presence(message)
+        elif isinstance(message, PreviewIn):
+            await self.on_preview_size(message.size)
+        elif isinstance(message, Seen):
+            self.confirmed = max(self.confirmed, min(message.received, self.sent))
+
+    async def on_hello(self, message: Hello) -> None:
+        assert self.user is not None
+        try:
+            answer = await database_sync_to_async(services.hello)(
+                self.user, self.project_id, message.last_seq
+            )
+        except services.Rejected:
+            await self._close(CloseCode.NOT_FOUND)  # access revoked since connecting
+            return
+        self.role = answer["role"]
+        self.last_seq = answer["seq"]
+        await self.emit({**answer, "conn": self.conn})
+        if message.preview_size is not None:
+            await self.on_preview_size(message.preview_size)
+
+    async def _may_write(self, ids: list[str], cost: int) -> bool:
+        if not self.op_bucket.take(cost):
+            await self._close(CloseCode.RATE_LIMITED)
+            return False
+        if self.role not in WRITERS:
+            await self.emit(
+                {
+                    "type": "reject",
+                    "ids": ids,
+                    "code": "permission_denied",
+                    "detail": "Viewers cannot edit this project.",
+                }
+            )
+            return False
+        if self.last_seq is None:
+            await self.emit(
+                {"type": "reject", "ids": ids, "code": "hello_first", "detail": "Say hello first."}
+            )
+            return False
+        return True
+
+    async def on_ops(self, message: OpBatch) -> None:
+        assert self.user is not None
+        ids = [o.id for o in message.ops]
+        if not await self._may_write(ids, len(ids)):
+            return
+        try:
+            applied = await database_sync_to_async(services.apply_ops)(
+                self.user, self.project_id, message.ops
+            )
+        except services.Rejected as exc:
+            await self._reject(ids, exc)
+            return
+        await self._acknowledge(applied)
+
+    async def on_revert(self, message: Undo | Redo) -> None:
+        assert self.user is not None
+        if not await self._may_write([message.id], 1):
+            return
+        action = services.redo if isinstance(message, Redo) else services.undo
+        try:
+            applied = await database_sync_to_async(action)(self.user, self.project_id, message.id)
+        except services.Rejected as exc:
+            await self._reject([message.id], exc)
+            return
+        await self._acknowledge(applied)
+
+    async def _reject(self, ids: list[str], exc: services.Rejected) -> None:
+        body = {"type": "reject", "ids": ids, "code": exc.code, "detail": exc.detail}
+        if exc.path is not None:
+            body["path"] = exc.path
+        await self.emit(body)
+
+    async def _acknowledge(self, applied: services.Applied) -> None:
+        await self.emit(
+            {
+                "type": "ack",
+                "ids": applied.ids,
+                "seqs": [o["seq"] for o in applied.ops],
+                "version": applied.version,
+                "duplicate": applied.duplicate,
+                "skipped": applied.skipped,
+            }
+        )
+        if applied.duplicate or not applied.ops:
+            return
+        await self.channel_layer.group_send(
+            self.group, {"type": "room.ops", "ops": applied.ops, "version": applied.version}
+        )
+        await sync_to_async(previews.request_all)(self.project_id, applied.ops[-1]["seq"])
+
+    async def on_presence(self, message: PresenceIn) -> None:
+        if not self.presence_bucket.take():
+            return  # ephemeral: excess updates are dropped, never queued
+        self.presence = message.model_dump(exclude={"type"}, exclude_none=True)
+        await self.channel_layer.group_send(
+            self.group,
+            {"type": "room.presence", "conn": self.conn, "user": self.person, **self.presence},
+        )
+
+    async def on_preview_size(self, size: int | None) -> None:
+        self.preview_size = size
+        if size is not None:
+            await sync_to_async(previews.register_size)(self.project_id, size)
+
+    # --- from the room -------------------------------------------------------------------------
+
+    async def room_ops(self, event: dict[str, Any]) -> None:
+        if self.last_seq is None:
+            return  # not synced yet: the hello answer comes from the database
+        ops = [o for o in event["ops"] if o["seq"] > self.last_seq]
+        if not ops:
+            return
+        if ops[0]["seq"] != self.last_seq + 1:
+            # The layer reordered or dropped something: the database has every op.
+            ops = await database_sync_to_async(ops_between)(
+                self.project_id, self.last_seq, ops[-1]["seq"]
+            )
+        self.last_seq = ops[-1]["seq"]
+        await self.emit({"type": "ops", "ops": ops, "version": event["version"]})
+
+    async def room_join(self, event: dict[str, Any]) -> None:
+        if event["conn"] == self.conn:
+            return
+        await self.emit(
+            {"type": "join", "conn": event["conn"], "user": event["user"], "role": event["role"]}
+        )
+        await self.channel_layer.send(event["channel"], {"type": "room.here", **self._me()})
+
+    async def room_here(self, event: dict[str, Any]) -> None:
+        await self.emit({**event, "type": "here"})
+
+    async def room_leave(self, event: dict[str, Any]) -> None:
+        if event["conn"] != self.conn:
+            await self.emit({"type": "leave", "conn": event["conn"], "user": event["user"]})
+
+    async def room_presence(self, event: dict[str, Any]) -> None:
+        if event["conn"] != self.conn:
+            await self.emit({**event, "type": "presence"})
+
+    async def room_preview(self, event: dict[str, Any]) -> None:
+        if event["size"] == self.preview_size and event["seq"] > self.last_preview_seq:
+            self.last_preview_seq = event["seq"]
+            await self.emit(
+                {"type": "preview", "seq": event["seq"], "size": event["size"], "url": event["url"]}
+            )
+
+    async def room_event(self, event: dict[str, Any]) -> None:
+        await self.emit({"type": "event", "event": event["event"]})

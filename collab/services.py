@@ -1,0 +1,314 @@
+"""Room writes: ops with server-ordered sequence numbers, undo/redo per user, catch-up.
+
+Every write runs in one transaction that locks the project row and the room's counter row:
+authorise (edit), apply the ops to the current recipe, validate the whole recipe, take the next
+sequence numbers, store ops and recipe, bump the project version. Last writer in server order wins
+per path. Ops are idempotent per (project, user, client op id): a resend returns the first ack.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from collab import pointer
+from collab.conf import limit
+from collab.models import Op, Room
+from collab.protocol import OpIn
+from collab.selectors import op_out, ops_between
+from orlume_site.api.errors import APIError
+from projects import recipe
+from projects.models import Project
+from projects.selectors import Need, project_for_user
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, detail: str, path: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.path = path
+
+
+@dataclass
+class Applied:
+    ops: list[dict[str, Any]]
+    version: int
+    duplicate: bool = False
+    skipped: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+
+def _project(user: User, project_id: Any, need: Need, *, for_update: bool = False) -> Project:
+    try:
+        return project_for_user(user, project_id, need, for_update=for_update)
+    except APIError as exc:
+        raise Rejected(exc.error_code, str(exc.detail)) from None
+
+
+def role_for(user: User, project_id: Any) -> str | None:
+    """The user's role on the project, or None when they may not know it exists."""
+    try:
+        project = project_for_user(user, project_id, "view")
+    except APIError:
+        return None
+    return str(project.role)  # type: ignore[attr-defined]
+
+
+def _room(project: Project) -> Room:
+    """The room row, locked (the project row is already locked by the caller)."""
+    room = Room.objects.select_for_update().filter(pk=project.pk).first()
+    if room is None:
+        room = Room.objects.create(project=project, version=project.version)
+    elif room.version != project.version:
+        # Written outside the room since the log last saw it: record the whole document.
+        room.seq += 1
+        Op.objects.create(
+            project=project,
+            seq=room.seq,
+            user=None,
+            kind=Op.Kind.SYNC,
+            path="",
+            value=project.edits_json,
+            prev=None,
+            prev_exists=True,
+            group=room.seq,
+            reverted=True,  # nobody's to undo
+        )
+        room.version = project.version
+        room.save(update_fields=["seq", "version"])
+    return room
+
+
+def _current(project: Project) -> dict[str, Any]:
+    return recipe.migrate(project.edits_json)
+
+
+@dataclass
+class _Write:
+    path: str
+    op: str
+    value: Any
+    client_op_id: str = ""
+
+
+def _commit(
+    project: Project, room: Room, user: User, kind: str, writes: list[_Write], doc: dict[str, Any]
+) -> list[Op]:
+    """Applies `writes` to `doc` (the current recipe), validates, stores ops and recipe."""
+    prevs: list[tuple[Any, bool]] = []
+    for w in writes:
+        try:
+            before = pointer.get(doc, w.path)
+            if w.op == "remove":
+                doc = pointer.remove(doc, w.path)
+            else:
+                doc = pointer.set_value(doc, w.path, copy.deepcopy(w.value))
+        except pointer.PointerError as exc:
+            raise Rejected(exc.code, exc.detail, w.path) from None
+        prevs.append((None if before is pointer.MISSING else before, before is not pointer.MISSING))
+    try:
+        clean = recipe.dump(recipe.parse(doc))
+    except recipe.RecipeError as exc:
+        raise Rejected(exc.code, exc.detail, exc.pointer) from None
+
+    first = room.seq + 1
+    rows = []
+    for i, (w, (prev, prev_exists)) in enumerate(zip(writes, prevs, strict=True)):
+        # What the path holds once validated (defaults filled in): what every client applies.
+        now_value = pointer.get(clean, w.path)
+        rows.append(
+            Op(
+                project=project,
+                seq=first + i,
+                user=user,
+                client_op_id=w.client_op_id,
+                kind=kind,
+                op="remove" if now_value is pointer.MISSING else "set",
+                path=w.path,
+                value=None if now_value is pointer.MISSING else now_value,
+                prev=prev,
+                prev_exists=prev_exists,
+                group=first,
+            )
+        )
+    Op.objects.bulk_create(rows)
+    room.seq = first + len(rows) - 1
+    project.edits_json = clean
+    project.version += 1
+    project.save(update_fields=["edits_json", "version", "updated_at"])
+    room.version = project.version
+    now = timezone.now()
+    fields = ["seq", "version"]
+    if room.snapshot_at is None or now - room.snapshot_at >= timedelta(
+        seconds=limit("SNAPSHOT_SECONDS")
+    ):
+        _snapshot(project, user)
+        room.snapshot_at = now
+        fields.append("snapshot_at")
+        retain = limit("OPS_RETAIN")
+        if room.seq - room.pruned_through > retain:
+            room.pruned_through = room.seq - retain
+            Op.objects.filter(project=project, seq__lte=room.pruned_through).delete()
+            fields.append("pruned_through")
+    room.save(update_fields=fields)
+    return rows
+
+
+def _snapshot(project: Project, user: User) -> None:
+    """A project version from the room, at most once per SNAPSHOT_SECONDS of activity.
+
+    Uses the projects app's version writer (with its per-plan pruning); it should be public.
+    """
+    from projects.services import _record_version
+
+    _record_version(project, user, coalesce=False)
+
+
+def apply_ops(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
+    ids = [o.id for o in ops]
+    if len(set(ids)) != len(ids):
+        raise Rejected("duplicate_id", "Each op in a batch needs its own id.")
+    with transaction.atomic():
+        project = _project(user, project_id, "edit", for_update=True)
+        room = _room(project)
+        done = {
+            o.client_op_id: o
+            for o in Op.objects.filter(project=project, user=user, client_op_id__in=ids)
+        }
+        if done:
+            fresh = [o for o in ops if o.id not in done]
+            if not fresh:
+                return Applied(
+                    ops=[op_out(done[i]) for i in ids],
+                    version=project.version,
+                    duplicate=True,
+                    ids=ids,
+                )
+            ops = fresh
+        writes = [_Write(o.path, o.op, o.value, o.id) for o in ops]
+        rows = _commit(project, room, user, Op.Kind.EDIT, writes, _current(project))
+        # A new edit empties this user's redo stack.
+        Op.objects.filter(project=project, user=user, kind=Op.Kind.UNDO, reverted=False).update(
+            reverted=True
+        )
+    return Applied(ops=[op_out(r) for r in rows], version=project.version, ids=ids)
+
+
+def _changed_by_others_since(project: Project, user: User, path: str, seq: int) -> bool:
+    later = Op.objects.filter(project=project, seq__gt=seq).exclude(user=user)
+    return any(pointer.overlaps(path, p) for p in later.values_list("path", flat=True))
+
+
+def _revert(user: User, project_id: Any, client_id: str, *, redo: bool) -> Applied:
+    """Undo: write back what this user's last step replaced. Redo: write back what the last
+    undo replaced. Paths someone else changed since are skipped."""
+    source_kinds = [Op.Kind.UNDO] if redo else [Op.Kind.EDIT, Op.Kind.REDO]
+    kind = Op.Kind.REDO if redo else Op.Kind.UNDO
+    with transaction.atomic():
+        project = _project(user, project_id, "edit", for_update=True)
+        room = _room(project)
+        done = list(
+            Op.objects.filter(
+                project=project, user=user, client_op_id__startswith=f"{client_id}#"
+            ).order_by("seq")
+        )
+        if done:
+            return Applied(
+                [op_out(o) for o in done], project.version, duplicate=True, ids=[client_id]
+            )
+        mine = Op.objects.filter(project=project, user=user, kind__in=source_kinds, reverted=False)
+        group = mine.aggregate(g=Max("group"))["g"]
+        if group is None:
+            raise Rejected("nothing_to_redo" if redo else "nothing_to_undo", "Nothing to do.")
+        step = list(mine.filter(group=group).order_by("-seq"))
+        Op.objects.filter(pk__in=[o.pk for o in step]).update(reverted=True)
+        writes: list[_Write] = []
+        skipped: list[str] = []
+        for o in step:
+            if _changed_by_others_since(project, user, o.path, o.seq):
+                skipped.append(o.path)
+                continue
+            writes.append(
+                _Write(
+                    o.path,
+                    "set" if o.prev_exists else "remove",
+                    o.prev,
+                    f"{client_id}#{len(writes)}",
+                )
+            )
+        rows: list[Op] = []
+        if writes:
+            rows = _commit(project, room, user, kind, writes, _current(project))
+        else:
+            room.save(update_fields=["seq", "version"])
+    return Applied([op_out(r) for r in rows], project.version, skipped=skipped, ids=[client_id])
+
+
+def undo(user: User, project_id: Any, client_id: str) -> Applied:
+    return _revert(user, project_id, client_id, redo=False)
+
+
+def redo(user: User, project_id: Any, client_id: str) -> Applied:
+    return _revert(user, project_id, client_id, redo=True)
+
+
+def hello(user: User, project_id: Any, last_seq: int | None) -> dict[str, Any]:
+    """The answer to a hello: the ops after `last_seq`, or the whole state when the client has
+    none, is too far behind, is behind pruned ops, or is ahead of the log."""
+    with transaction.atomic():
+        project = _project(user, project_id, "view", for_update=True)
+        room = _room(project)
+        role = str(project.role)  # type: ignore[attr-defined]
+        if (
+            last_seq is None
+            or last_seq > room.seq
+            or last_seq < room.pruned_through
+            or room.seq - last_seq > limit("CATCHUP_MAX_OPS")
+        ):
+            return {
+                "type": "state",
+                "seq": room.seq,
+                "version": project.version,
+                "recipe": _current(project),
+                "role": role,
+            }
+        return {
+            "type": "catchup",
+            "ops": ops_between(project.pk, last_seq, room.seq),
+            "seq": room.seq,
+            "version": project.version,
+            "role": role,
+        }
+
+
+def log_since(user: Any, project_id: uuid.UUID, since: int, count: int) -> dict[str, Any]:
+    """The ops log over REST, `count` ops after `since`."""
+    from collab.selectors import ops_page
+
+    project = project_for_user(user, project_id, "view")
+    room = Room.objects.filter(pk=project.pk).first()
+    seq, pruned = (room.seq, room.pruned_through) if room else (0, 0)
+    if since < pruned:
+        raise APIError(
+            "ops_pruned",
+            f"Ops up to {pruned} are no longer kept; load the project and start from seq {seq}.",
+            status_code=410,
+            field="since",
+        )
+    ops = ops_page(project.pk, since, count)
+    more = bool(ops) and ops[-1]["seq"] < seq
+    return {
+        "ops": ops,
+        "seq": seq,
+        "version": project.version,
+        "next_since": ops[-1]["seq"] if more else None,
+    }
