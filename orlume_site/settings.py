@@ -146,6 +146,12 @@ BROKER_URL = env.str("BROKER_URL", default="")
 EMBEDDED_WORKERS = env.bool("EMBEDDED_WORKERS", default=not BROKER_URL)
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=2)
 
+# --- webhooks -----------------------------------------------------------------------------------
+# On-premises installs may send webhooks to loopback/private/unique-local addresses (and http://).
+# Link-local, cloud metadata, multicast, reserved and unspecified addresses stay refused.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOKS_MAX_ENDPOINTS_PER_USER = env.int("WEBHOOKS_MAX_ENDPOINTS_PER_USER", default=20)
+
 # --- files ------------------------------------------------------------------------------------
 AWS_STORAGE_BUCKET_NAME = env.str("S3_BUCKET", default="")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -21,3 +21,6 @@ from orlume_site.broker import MAINTENANCE_QUEUE  # noqa: E402
 def ping(token: str) -> str:
     """Round-trip check for operators and tests: proves a worker consumes the broker."""
     return token
+
+
+from render_worker import webhook_actors  # noqa: E402, F401  (declares the webhook actors)

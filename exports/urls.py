@@ -1,0 +1,5 @@
+from django.urls import URLPattern, URLResolver, include, path
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("exports.webhooks.urls")),
+]

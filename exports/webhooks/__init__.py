@@ -1,0 +1,1 @@
+"""Outgoing signed webhooks (Standard Webhooks). See docs/webhooks.md."""
