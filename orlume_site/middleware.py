@@ -43,6 +43,8 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(tuple(settings.BODY_SIZE_LIMIT_EXEMPT_PREFIXES)):
+            return self.get_response(request)  # the view bounds these itself
         limit = settings.MAX_REQUEST_BODY_BYTES
         length = request.META.get("CONTENT_LENGTH") or "0"
         try:

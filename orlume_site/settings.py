@@ -226,6 +226,9 @@ DEFAULT_STORAGE_LIMIT_BYTES = 5 * 1024**3
 # --- API --------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Paths whose views bound the body themselves (the embedded default's signed upload endpoint
+# streams exactly the granted size to disk).
+BODY_SIZE_LIMIT_EXEMPT_PREFIXES = ["/api/v1/upload/local/"]
 # Number of reverse proxies in front of us whose X-Forwarded-For we trust (0: none).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
@@ -328,3 +331,13 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- projects: uploads, signed links, history ---------------------------------------------------
+UPLOAD_URL_TTL_SECONDS = env.int("UPLOAD_URL_TTL_SECONDS", default=15 * 60)
+UPLOAD_MULTIPART_TTL_SECONDS = env.int("UPLOAD_MULTIPART_TTL_SECONDS", default=24 * 3600)
+UPLOAD_MULTIPART_THRESHOLD_BYTES = env.int("UPLOAD_MULTIPART_THRESHOLD_BYTES", default=64 * 1024**2)
+UPLOAD_PART_SIZE_BYTES = env.int("UPLOAD_PART_SIZE_BYTES", default=16 * 1024**2)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=4 * 1024**3)
+ASSET_URL_TTL_SECONDS = env.int("ASSET_URL_TTL_SECONDS", default=300)
+PROJECT_VERSION_COALESCE_SECONDS = env.float("PROJECT_VERSION_COALESCE_SECONDS", default=5.0)
+XMP_MAX_BYTES = env.int("XMP_MAX_BYTES", default=256 * 1024)

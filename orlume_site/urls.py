@@ -9,6 +9,7 @@ from orlume_site import health
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
+    path("", include("projects.urls")),
     path("", include("exports.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the strict CSP needs no inline JS.
