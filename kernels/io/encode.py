@@ -1,0 +1,104 @@
+"""Encode working-space pixels (linear Rec.2020 float32) into export files with their profile."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from . import tiff
+from .colour import OUTPUT_PROFILES, encoding
+from .convert import from_working
+from .icc import build_profile
+from .metadata import MetadataPolicy, export_exif, text_tags
+from .png16 import write_png16
+
+FORMATS = ("jpeg", "png", "tiff", "webp", "avif")
+SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+
+def encode(
+    image: np.ndarray,
+    *,
+    format: str,
+    quality: int = 90,
+    bit_depth: int = 8,
+    profile: str = "srgb",
+    progressive: bool = False,
+    subsampling: str = "4:2:0",
+    lossless: bool = False,
+    metadata_policy: MetadataPolicy | str = MetadataPolicy.COPYRIGHT_AND_CAMERA,
+    metadata_source: bytes | None = None,
+    strip_location: bool = True,
+    alpha: np.ndarray | None = None,
+    dither: bool = True,
+    effort: int | None = None,
+) -> bytes:
+    """Convert to `profile` (srgb, display-p3, adobe-rgb), quantise (8-bit is dithered) and
+    write `format`. 16-bit: png, tiff. 32-bit float: tiff (linear light, linear profile).
+    `metadata_source` is the original's EXIF (DecodedImage.exif). `effort` trades speed for
+    size: PNG zlib level (default 6), WebP method (default 4), AVIF speed (default 6)."""
+    fmt = {"jpg": "jpeg", "tif": "tiff"}.get(format.lower(), format.lower())
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    if profile not in OUTPUT_PROFILES:
+        raise ValueError(f"profile must be one of {OUTPUT_PROFILES}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.float32:
+        raise ValueError("encode takes HxWx3 float32 in the working space")
+    allowed = {"png": (8, 16), "tiff": (8, 16, 32)}.get(fmt, (8,))
+    if bit_depth not in allowed:
+        raise ValueError(f"{fmt} exports at {allowed} bits, not {bit_depth}")
+    if subsampling not in SUBSAMPLING:
+        raise ValueError(f"subsampling must be one of {tuple(SUBSAMPLING)}")
+
+    linear_out = bit_depth == 32
+    enc = encoding(f"linear-{profile}" if linear_out else profile)
+    icc = build_profile(profile, linear=linear_out)
+    pixels = from_working(image, enc, bit_depth, dither=dither)
+    exif = export_exif(metadata_source, metadata_policy, strip_location=strip_location)
+    if alpha is not None:
+        pixels = np.dstack([pixels, _quantise_alpha(alpha, pixels.dtype)])
+
+    if bit_depth in (16, 32):
+        if fmt == "png":
+            return write_png16(pixels, icc_profile=icc, exif=exif, level=effort or 6)
+        return tiff.write_rgb(
+            pixels, icc_profile=icc, text_tags=text_tags(metadata_source, metadata_policy)
+        )
+    im = Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB")
+    if fmt == "jpeg" and alpha is not None:
+        im = im.convert("RGB")  # JPEG has no alpha; flattening is the caller's choice, not ours
+    opts: dict[str, object] = {"icc_profile": icc}
+    if exif:
+        opts["exif"] = exif
+    if fmt == "jpeg":
+        opts.update(
+            quality=quality,
+            progressive=progressive,
+            subsampling=SUBSAMPLING[subsampling],
+            optimize=progressive,  # progressive needs Huffman passes anyway
+        )
+    elif fmt == "png":
+        opts.update(compress_level=effort if effort is not None else 6)
+    elif fmt == "tiff":
+        opts.update(compression="tiff_adobe_deflate")
+    elif fmt == "webp":
+        opts.update(quality=quality, lossless=lossless, method=effort if effort is not None else 4)
+        if lossless:
+            opts["exact"] = True
+    elif fmt == "avif":
+        opts.update(quality=quality, speed=effort if effort is not None else 6)
+        opts["subsampling"] = subsampling
+    buf = io.BytesIO()
+    im.save(buf, format=fmt.upper(), **opts)
+    return buf.getvalue()
+
+
+def _quantise_alpha(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    a = np.asarray(alpha, dtype=np.float32)
+    if dtype == np.uint8:
+        return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if dtype == np.uint16:
+        return (np.clip(a, 0, 1) * 65535 + 0.5).astype(np.uint16)
+    return a
