@@ -40,7 +40,7 @@ from accounts.models import User
 from exports import events, limits, rendering
 from exports.models import ACTIVE_STATUSES, FINAL_STATUSES, Batch, BatchItem, Export, JobStatus
 from orlume_site.api.errors import APIError
-from orlume_site.broker import BULK_QUEUE, MAINTENANCE_QUEUE
+from orlume_site.broker import BULK_QUEUE
 from orlume_site.jobs import enqueue, enqueue_on_commit
 from projects import recipe as recipes
 from projects import storage as project_storage

@@ -25,7 +25,4 @@ def ping(token: str) -> str:
     return token
 
 
-from render_worker import (
-    export_actors,  # noqa: F401  (exports, batches, assets, previews)
-    webhook_actors,  # noqa: F401  (declares the webhook actors)
-)
+from render_worker import export_actors, webhook_actors  # noqa: E402, F401  (declare actors)
