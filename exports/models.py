@@ -127,6 +127,7 @@ class Export(models.Model):
     attempt_deadline_at = models.DateTimeField(null=True, blank=True)  # this attempt's limit
     deadline_at = models.DateTimeField()  # the whole job's limit, queueing included
     enqueued_at = models.DateTimeField(null=True, blank=True)  # last message sent
+    resends = models.PositiveSmallIntegerField(default=0)  # sweep re-sends since the last claim
     last_error = models.CharField(max_length=500, blank=True)  # why the last attempt ended
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)

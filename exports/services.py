@@ -445,6 +445,7 @@ def export_claim(export_id: Any, *, worker: str | None = None) -> tuple[Export, 
             lease_expires_at=now + timedelta(seconds=lease_seconds()),
             attempt_deadline_at=deadline,
             attempts=F("attempts") + 1,
+            resends=0,
             started_at=now,
             updated_at=now,
         )
@@ -788,15 +789,20 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
                 counts["requeued"] += 1
                 enqueue_on_commit(EXPORT_ACTOR, str(export.pk), queue=BULK_QUEUE)
 
-    resend_before = now - timedelta(seconds=float(_setting("EXPORT_RESEND_AFTER_SECONDS", 120)))
+    # A pending row whose message is older than EXPORT_RESEND_AFTER_SECONDS may have lost it; a
+    # long bulk backlog looks the same, so each further re-send waits twice as long (at most 64x).
+    resend_after = float(_setting("EXPORT_RESEND_AFTER_SECONDS", 120))
     lost = Export.objects.filter(status=JobStatus.PENDING).filter(
-        Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True)
+        Q(enqueued_at__lt=now - timedelta(seconds=resend_after)) | Q(enqueued_at__isnull=True)
     )
-    for row in lost.values("pk", "enqueued_at")[:limit]:
+    for row in lost.order_by("enqueued_at").values("pk", "enqueued_at", "resends")[:limit]:
+        wait = timedelta(seconds=resend_after * 2 ** min(row["resends"], 6))
+        if row["enqueued_at"] is not None and row["enqueued_at"] > now - wait:
+            continue
         with transaction.atomic():
             if Export.objects.filter(
                 pk=row["pk"], status=JobStatus.PENDING, enqueued_at=row["enqueued_at"]
-            ).update(enqueued_at=now):
+            ).update(enqueued_at=now, resends=F("resends") + 1):
                 counts["resent"] += 1
                 enqueue_on_commit(EXPORT_ACTOR, str(row["pk"]), queue=BULK_QUEUE)
 

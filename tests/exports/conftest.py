@@ -55,7 +55,11 @@ def user_on(plan: str = "pro") -> User:
 
 
 def project_with_photo(
-    owner: User | None = None, *, width: int = 96, height: int = 64, seed: int = 0,
+    owner: User | None = None,
+    *,
+    width: int = 96,
+    height: int = 64,
+    seed: int = 0,
     exposure: float = 0.0,
 ) -> Project:
     owner = owner or user_on("pro")
@@ -80,9 +84,12 @@ def client_for(user: User) -> APIClient:
     return client
 
 
-def ask(client: APIClient, project: Project, headers: dict[str, str] | None = None,
-        **options: Any) -> Any:
+def ask(
+    client: APIClient, project: Project, headers: dict[str, str] | None = None, **options: Any
+) -> Any:
     return client.post(
-        "/api/v1/exports", {"project_id": str(project.pk), **options}, format="json",
+        "/api/v1/exports",
+        {"project_id": str(project.pk), **options},
+        format="json",
         headers=headers or {},
     )

@@ -66,7 +66,9 @@ def test_pro_may_not_export_avif_or_beyond_4k_and_enterprise_may() -> None:
     refused = ask(client_for(pro.owner), pro, width=5000)
     assert refused.status_code == 403 and "Enterprise" in refused.json()["detail"]
     enterprise = project_with_photo(user_on("enterprise"), width=9000, height=6000)
-    assert ask(client_for(enterprise.owner), enterprise, format="avif", width=5000).status_code == 202
+    assert (
+        ask(client_for(enterprise.owner), enterprise, format="avif", width=5000).status_code == 202
+    )
 
 
 def test_free_exports_without_a_size_are_capped_at_720p_and_watermarked() -> None:

@@ -73,9 +73,14 @@ def test_a_run_renders_stores_under_the_deterministic_key_and_reports_through_ev
     assert (row.status, row.progress, row.stage, row.attempts) == ("complete", 100, "done", 1)
     assert default_storage.size(row.output_key) == row.output_size
     assert row.output_key == services.output_key(
-        source_sha256=row.source_sha256, recipe=row.recipe, renderer=rendering.renderer_version(),
-        options={**services.ExportOptions(format="jpeg", quality=85).as_dict(),
-                 "cap": 3840, "watermark": False},
+        source_sha256=row.source_sha256,
+        recipe=row.recipe,
+        renderer=rendering.renderer_version(),
+        options={
+            **services.ExportOptions(format="jpeg", quality=85).as_dict(),
+            "cap": 3840,
+            "watermark": False,
+        },
     )
     assert {"decoding_ms", "rendering_ms", "encoding_ms"} <= set(row.timings)
     types = [e.type for e in recorded]
@@ -179,7 +184,10 @@ def test_sweep_resends_a_pending_job_whose_message_was_lost(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.sweep()["resent"] == 0  # just enqueued: not lost yet
         assert services.sweep(now=timezone.now() + timedelta(minutes=5))["resent"] == 1
-    assert sent == [(str(export.pk),)]
+        # Re-sent once: the next re-send waits twice as long (a backlog is not a loss).
+        assert services.sweep(now=timezone.now() + timedelta(minutes=8))["resent"] == 0
+        assert services.sweep(now=timezone.now() + timedelta(minutes=10))["resent"] == 1
+    assert sent == [(str(export.pk),)] * 2
 
 
 def test_sweep_fails_a_job_past_its_deadline_with_the_reason() -> None:
