@@ -29,7 +29,8 @@ def test_asking_answers_202_with_a_pending_job_and_enqueues_it_on_the_bulk_queue
         response = ask(client_for(project.owner), project, format="png")
     assert response.status_code == 202, response.json()
     body = response.json()
-    assert body["status"] == "pending" and body["stage"] == "queued"
+    assert body["status"] == "pending"
+    assert body["stage"] == "queued"
     assert response["Location"] == f"/api/v1/exports/{body['id']}"
     assert [(m.queue_name, m.actor_name, m.args) for m in sent] == [
         (BULK_QUEUE, "export_render", (body["id"],))
@@ -41,11 +42,13 @@ def test_the_same_idempotency_key_returns_the_same_export_and_other_values_confl
     client = client_for(project.owner)
     first = ask(client, project, headers={"Idempotency-Key": "k-1"}, quality=80)
     again = ask(client, project, headers={"Idempotency-Key": "k-1"}, quality=80)
-    assert again.status_code == 202 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Export.objects.count() == 1
     other = ask(client, project, headers={"Idempotency-Key": "k-1"}, quality=70)
-    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
 
 
 def test_free_plan_refusals_name_the_limit_and_the_plan_that_lifts_it() -> None:
@@ -53,18 +56,22 @@ def test_free_plan_refusals_name_the_limit_and_the_plan_that_lifts_it() -> None:
     client = client_for(project.owner)
     tiff = ask(client, project, format="tiff")
     assert tiff.status_code == 403
-    assert tiff.json()["code"] == "plan_limit_format" and tiff.json()["field"] == "format"
+    assert tiff.json()["code"] == "plan_limit_format"
+    assert tiff.json()["field"] == "format"
     assert "Pro plan" in tiff.json()["detail"]
     big = ask(client, project, long_edge=2400)
-    assert big.status_code == 403 and big.json()["code"] == "plan_limit_size"
-    assert "Pro plan" in big.json()["detail"] and "720p" in big.json()["detail"]
+    assert big.status_code == 403
+    assert big.json()["code"] == "plan_limit_size"
+    assert "Pro plan" in big.json()["detail"]
+    assert "720p" in big.json()["detail"]
 
 
 def test_pro_may_not_export_avif_or_beyond_4k_and_enterprise_may() -> None:
     pro = project_with_photo(user_on("pro"), width=9000, height=6000)
     assert ask(client_for(pro.owner), pro, format="avif").json()["code"] == "plan_limit_format"
     refused = ask(client_for(pro.owner), pro, width=5000)
-    assert refused.status_code == 403 and "Enterprise" in refused.json()["detail"]
+    assert refused.status_code == 403
+    assert "Enterprise" in refused.json()["detail"]
     enterprise = project_with_photo(user_on("enterprise"), width=9000, height=6000)
     assert (
         ask(client_for(enterprise.owner), enterprise, format="avif", width=5000).status_code == 202
@@ -105,7 +112,8 @@ def test_a_project_without_an_original_or_with_an_invalid_recipe_is_refused_clea
     project.edits_json["develop"]["light"]["exposure"] = 99
     project.save(update_fields=["edits_json"])
     bad = ask(client, project)
-    assert bad.status_code == 409 and bad.json()["code"] == "recipe_invalid"
+    assert bad.status_code == 409
+    assert bad.json()["code"] == "recipe_invalid"
     assert bad.json()["field"] == "/develop/light/exposure"
     project.original = None
     project.save(update_fields=["original"])
@@ -116,9 +124,11 @@ def test_bad_options_are_400_naming_the_field() -> None:
     project = project_with_photo()
     client = client_for(project.owner)
     depth = ask(client, project, format="jpeg", bit_depth=16)
-    assert depth.status_code == 400 and depth.json()["field"] == "bit_depth"
+    assert depth.status_code == 400
+    assert depth.json()["field"] == "bit_depth"
     unknown = ask(client, project, colour="red")
-    assert unknown.status_code == 400 and unknown.json()["field"] == "colour"
+    assert unknown.status_code == 400
+    assert unknown.json()["field"] == "colour"
 
 
 def test_cancel_stops_a_pending_export_and_a_late_worker_does_nothing() -> None:
@@ -126,7 +136,8 @@ def test_cancel_stops_a_pending_export_and_a_late_worker_does_nothing() -> None:
     client = client_for(project.owner)
     export_id = ask(client, project).json()["id"]
     canceled = client.post(f"/api/v1/exports/{export_id}/cancel")
-    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
     assert services.export_run(export_id) == "skipped"
     assert Export.objects.get(pk=export_id).status == "canceled"
     again = client.post(f"/api/v1/exports/{export_id}/cancel")
@@ -141,7 +152,8 @@ def test_list_filters_by_project_and_status_and_paginates() -> None:
     ask(client, second)
     services.export_run(ids[0])
     page = client.get("/api/v1/exports", {"project_id": str(first.pk), "page_size": 2}).json()
-    assert len(page["results"]) == 2 and page["next"]
+    assert len(page["results"]) == 2
+    assert page["next"]
     rest = client.get(page["next"]).json()
     assert {r["id"] for r in page["results"] + rest["results"]} == set(ids)
     complete = client.get("/api/v1/exports", {"status": "complete"}).json()["results"]
@@ -154,10 +166,12 @@ def test_download_redirects_to_a_signed_url_of_the_rendered_file() -> None:
     client = client_for(project.owner)
     export_id = ask(client, project, format="png", long_edge=48).json()["id"]
     not_yet = client.get(f"/api/v1/exports/{export_id}/download")
-    assert not_yet.status_code == 409 and not_yet.json()["code"] == "not_ready"
+    assert not_yet.status_code == 409
+    assert not_yet.json()["code"] == "not_ready"
     assert services.export_run(export_id) == "complete"
     response = client.get(f"/api/v1/exports/{export_id}/download")
-    assert response.status_code == 302 and response["Cache-Control"] == "no-store"
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "no-store"
     export = Export.objects.get(pk=export_id)
     with default_storage.open(export.output_key, "rb") as fh:
         image = Image.open(io.BytesIO(fh.read()))

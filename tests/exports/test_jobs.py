@@ -37,7 +37,8 @@ def recorded() -> Any:
 def test_only_one_worker_claims_a_row_and_the_loser_gets_nothing() -> None:
     export = new_export()
     first = services.export_claim(export.pk, worker="a")
-    assert first is not None and services.export_claim(export.pk, worker="b") is None
+    assert first is not None
+    assert services.export_claim(export.pk, worker="b") is None
     row = Export.objects.get(pk=export.pk)
     assert (row.status, row.attempts, row.lease_token) == ("processing", 1, first[1].token)
 
@@ -47,7 +48,8 @@ def test_an_expired_lease_is_claimable_and_the_old_workers_late_writes_are_disca
     _, old = services.export_claim(export.pk, worker="old")  # type: ignore[misc]
     Export.objects.filter(pk=export.pk).update(lease_expires_at=timezone.now() - timedelta(1))
     claimed = services.export_claim(export.pk, worker="new")
-    assert claimed is not None and claimed[0].attempts == 2
+    assert claimed is not None
+    assert claimed[0].attempts == 2
     with pytest.raises(services.LeaseLost):
         services.ProgressReporter(export, old)("rendering", 0.5)
     assert not services.export_complete(old, size=1, width=1, height=1, timings={})
@@ -84,16 +86,20 @@ def test_a_run_renders_stores_under_the_deterministic_key_and_reports_through_ev
     )
     assert {"decoding_ms", "rendering_ms", "encoding_ms"} <= set(row.timings)
     types = [e.type for e in recorded]
-    assert types[-1] == "export.completed" and "export.progress" in types
+    assert types[-1] == "export.completed"
+    assert "export.progress" in types
     stages = [e.data["stage"] for e in recorded if e.type == "export.progress"]
-    assert stages[0] == "loading" and "rendering" in stages and "storing" in stages
+    assert stages[0] == "loading"
+    assert "rendering" in stages
+    assert "storing" in stages
 
 
 def test_asking_again_for_the_same_export_completes_at_once_from_the_stored_file() -> None:
     export = new_export(format="png")
     services.export_run(export.pk)
     again = ask(client_for(export.user), export.project, format="png").json()
-    assert again["status"] == "complete" and again["id"] != str(export.pk)
+    assert again["status"] == "complete"
+    assert again["id"] != str(export.pk)
     assert Export.objects.get(pk=again["id"]).output_key == export.output_key
     different = ask(client_for(export.user), export.project, format="png", quality=50).json()
     assert different["status"] == "pending"  # other options: another file, rendered anew
@@ -122,7 +128,8 @@ def test_a_storage_failure_mid_write_retries_then_fails_with_the_reason(
     assert results == ["retry", "retry", "failed"]
     row = Export.objects.get(pk=export.pk)
     assert (row.status, row.failure_code, row.attempts) == ("failed", "attempts_exhausted", 3)
-    assert "disk full while writing" in row.failure_reason and "3 attempts" in row.failure_reason
+    assert "disk full while writing" in row.failure_reason
+    assert "3 attempts" in row.failure_reason
     assert not default_storage.exists(row.output_key)
 
 
@@ -154,7 +161,8 @@ def test_sweep_requeues_a_killed_workers_job_and_fails_it_after_max_attempts() -
         counts = services.sweep(now=later)
         row = Export.objects.get(pk=export.pk)
         if attempt < 3:
-            assert counts["requeued"] == 1 and row.status == "pending"
+            assert counts["requeued"] == 1
+            assert row.status == "pending"
             assert row.last_error == "the worker stopped (killed or lost) before finishing"
     assert (row.status, row.failure_code) == ("failed", "worker_lost")
     assert row.failure_reason.startswith("Failed after 3 attempts")
@@ -163,7 +171,7 @@ def test_sweep_requeues_a_killed_workers_job_and_fails_it_after_max_attempts() -
 def test_a_worker_hung_in_native_code_fails_with_deadline_exceeded(settings: Any) -> None:
     settings.EXPORT_MAX_ATTEMPTS = 1
     export = new_export()
-    _, lease = services.export_claim(export.pk, worker="hung")  # type: ignore[misc]
+    _, _lease = services.export_claim(export.pk, worker="hung")  # type: ignore[misc]
     # The heartbeat kept renewing up to the attempt's deadline, then stopped.
     deadline = timezone.now() + timedelta(seconds=5)
     Export.objects.filter(pk=export.pk).update(
@@ -172,7 +180,8 @@ def test_a_worker_hung_in_native_code_fails_with_deadline_exceeded(settings: Any
     services.sweep(now=deadline + timedelta(seconds=31))
     row = Export.objects.get(pk=export.pk)
     assert (row.status, row.failure_code) == ("failed", "deadline_exceeded")
-    assert "deadline exceeded" in row.failure_reason and "native code" in row.failure_reason
+    assert "deadline exceeded" in row.failure_reason
+    assert "native code" in row.failure_reason
 
 
 def test_sweep_resends_a_pending_job_whose_message_was_lost(

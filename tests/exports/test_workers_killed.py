@@ -168,7 +168,9 @@ def test_twenty_exports_survive_a_worker_killed_mid_render(
         keys = {row.output_key for row in rows}
         # Each file stored once: no key written twice (a worker killed between storing and
         # logging leaves a file its successor reuses instead of writing again).
-        assert len(keys) == 20 and len(writes) == len(set(writes)) and set(writes) <= keys
+        assert len(keys) == 20
+        assert len(writes) == len(set(writes))
+        assert set(writes) <= keys
         assert all(default_storage.exists(key) for key in keys)
 
         def all_delivered() -> bool:
