@@ -23,8 +23,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exports import rendering  # noqa: E402
-from kernels.params import DevelopSettings, Light  # noqa: E402
+from exports import rendering
+from kernels.params import DevelopSettings, Light
 
 EV = 0.5
 
@@ -83,8 +83,10 @@ def main() -> int:
     args = parser.parse_args()
     data = make_source(args.megapixels)
     print(f"source: {args.megapixels:g} MP JPEG, {len(data) / 1e6:.1f} MB; CPUs: {os.cpu_count()}")
-    print(f"renderer: {rendering.renderer_version()} (kernels.render present: "
-          f"{rendering.kernels_available()})")
+    print(
+        f"renderer: {rendering.renderer_version()} (kernels.render present: "
+        f"{rendering.kernels_available()})"
+    )
     chains: dict[str, Callable[[bytes], bytes]] = {
         f"orlume ({args.backend})": orlume_chain(args.backend),
         "pyvips": pyvips_chain,

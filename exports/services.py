@@ -644,7 +644,7 @@ def export_run(export_id: Any, *, worker: str | None = None) -> str:
     export, lease = claimed
     report = ProgressReporter(export, lease)
     timings: dict[str, Any] = {"attempt": export.attempts}
-    marks = {"t": time.monotonic(), "stage": "loading"}
+    marks: dict[str, Any] = {"t": time.monotonic(), "stage": "loading"}
 
     def stage(name: str, fraction: float = 0.0) -> None:
         if name != marks["stage"]:
@@ -795,16 +795,18 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     lost = Export.objects.filter(status=JobStatus.PENDING).filter(
         Q(enqueued_at__lt=now - timedelta(seconds=resend_after)) | Q(enqueued_at__isnull=True)
     )
-    for row in lost.order_by("enqueued_at").values("pk", "enqueued_at", "resends")[:limit]:
-        wait = timedelta(seconds=resend_after * 2 ** min(row["resends"], 6))
-        if row["enqueued_at"] is not None and row["enqueued_at"] > now - wait:
+    for pk, sent_at, resends in lost.order_by("enqueued_at").values_list(
+        "pk", "enqueued_at", "resends"
+    )[:limit]:
+        wait = timedelta(seconds=resend_after * 2 ** min(resends, 6))
+        if sent_at is not None and sent_at > now - wait:
             continue
         with transaction.atomic():
-            if Export.objects.filter(
-                pk=row["pk"], status=JobStatus.PENDING, enqueued_at=row["enqueued_at"]
-            ).update(enqueued_at=now, resends=F("resends") + 1):
+            if Export.objects.filter(pk=pk, status=JobStatus.PENDING, enqueued_at=sent_at).update(
+                enqueued_at=now, resends=F("resends") + 1
+            ):
                 counts["resent"] += 1
-                enqueue_on_commit(EXPORT_ACTOR, str(row["pk"]), queue=BULK_QUEUE)
+                enqueue_on_commit(EXPORT_ACTOR, str(pk), queue=BULK_QUEUE)
 
     counts["batches"] = _sweep_batches(now)
     if any(counts.values()):
@@ -889,7 +891,8 @@ def batch_create(
     opts = ExportOptions.from_mapping(options)
     patch: dict[str, Any] = {}
     if preset_id:
-        preset = Preset.objects.filter(pk=_uuid_or_none(preset_id), owner=user).first()
+        preset_pk = _uuid_or_none(preset_id)
+        preset = Preset.objects.filter(pk=preset_pk, owner=user).first() if preset_pk else None
         if preset is None:
             raise APIError("not_found", "No such preset.", status_code=404, field="preset_id")
         patch = recipes.deep_merge(patch, dict(preset.settings_json))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -48,7 +48,7 @@ def photo_bytes(width: int = 96, height: int = 64, seed: int = 0) -> bytes:
 
 
 def user_on(plan: str = "pro") -> User:
-    user = UserFactory()
+    user = cast(User, UserFactory())
     user.plan_type = plan
     user.save(update_fields=["plan_type"])
     return user
@@ -71,7 +71,7 @@ def project_with_photo(
     asset = AssetFactory(
         owner=owner, key=key, sha256=digest, size=len(data), width=width, height=height
     )
-    project = ProjectFactory(owner=owner, original=asset)
+    project = cast(Project, ProjectFactory(owner=owner, original=asset))
     if exposure:
         project.edits_json["develop"]["light"]["exposure"] = exposure
         project.save(update_fields=["edits_json"])

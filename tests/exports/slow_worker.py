@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from render_worker import actors  # noqa: F401  (sets Django up and declares the actors)
 
@@ -17,7 +18,7 @@ _develop = rendering.develop
 _store = services.store_output
 
 
-def _slow_develop(*args, **kwargs):  # type: ignore[no-untyped-def]
+def _slow_develop(*args: Any, **kwargs: Any) -> Any:
     time.sleep(_DELAY)
     return _develop(*args, **kwargs)
 

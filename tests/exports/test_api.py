@@ -4,7 +4,7 @@ listing and the signed download."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.files.storage import default_storage
@@ -13,6 +13,7 @@ from PIL import Image
 from exports import services
 from exports.models import Export
 from orlume_site.broker import BULK_QUEUE, broker
+from projects.models import ProjectCollaborator
 from tests.exports.conftest import ask, client_for, project_with_photo, user_on
 from tests.factories import CollaboratorFactory
 
@@ -93,7 +94,7 @@ def test_unknown_and_other_peoples_projects_are_404_and_viewers_may_export() -> 
         "/api/v1/exports", {"project_id": "00000000-0000-0000-0000-000000000000"}, format="json"
     )
     assert response.status_code == 404
-    viewer = CollaboratorFactory(project=project, permission="view").user
+    viewer = cast(ProjectCollaborator, CollaboratorFactory(project=project, permission="view")).user
     assert ask(client_for(viewer), project).status_code == 202
 
 
@@ -151,7 +152,7 @@ def test_list_filters_by_project_and_status_and_paginates() -> None:
     ids = [ask(client, first, quality=q).json()["id"] for q in (70, 80, 90)]
     ask(client, second)
     services.export_run(ids[0])
-    page = client.get("/api/v1/exports", {"project_id": str(first.pk), "page_size": 2}).json()
+    page = client.get("/api/v1/exports", {"project_id": str(first.pk), "page_size": "2"}).json()
     assert len(page["results"]) == 2
     assert page["next"]
     rest = client.get(page["next"]).json()

@@ -21,7 +21,8 @@ def test_a_batch_exports_each_project_lists_failures_and_zips_the_finished_files
 ) -> None:
     finish: list[str] = []
     monkeypatch.setattr(
-        services, "enqueue_on_commit",
+        services,
+        "enqueue_on_commit",
         lambda name, *args, queue: finish.append(args[0]) if name == "batch_finish" else None,
     )
     owner = user_on("pro")
@@ -30,8 +31,11 @@ def test_a_batch_exports_each_project_lists_failures_and_zips_the_finished_files
     client = client_for(owner)
     response = client.post(
         "/api/v1/batches",
-        {"project_ids": [str(mine[0].pk), str(foreign.pk), str(mine[1].pk)],
-         "recipe": {"develop": {"light": {"exposure": 0.7}}}, "options": {"format": "png"}},
+        {
+            "project_ids": [str(mine[0].pk), str(foreign.pk), str(mine[1].pk)],
+            "recipe": {"develop": {"light": {"exposure": 0.7}}},
+            "options": {"format": "png"},
+        },
         format="json",
     )
     assert response.status_code == 202, response.json()
@@ -64,8 +68,10 @@ def test_a_batch_exports_each_project_lists_failures_and_zips_the_finished_files
     batch = Batch.objects.get(pk=body["id"])
     with default_storage.open(batch.zip_key, "rb") as fh:
         names = zipfile.ZipFile(io.BytesIO(fh.read())).namelist()
-    assert names == [f"001-{mine[0].name.replace(' ', '-')}.png",
-                     f"003-{mine[1].name.replace(' ', '-')}.png"]
+    assert names == [
+        f"001-{mine[0].name.replace(' ', '-')}.png",
+        f"003-{mine[1].name.replace(' ', '-')}.png",
+    ]
 
 
 def test_a_batch_over_the_limit_or_beyond_the_plan_is_refused_whole(settings: Any) -> None:
@@ -77,7 +83,8 @@ def test_a_batch_over_the_limit_or_beyond_the_plan_is_refused_whole(settings: An
     assert many.status_code == 400
     assert many.json()["code"] == "batch_too_large"
     tiff = client.post(
-        "/api/v1/batches", {"project_ids": projects[:1], "options": {"format": "tiff"}},
+        "/api/v1/batches",
+        {"project_ids": projects[:1], "options": {"format": "tiff"}},
         format="json",
     )
     assert tiff.status_code == 403

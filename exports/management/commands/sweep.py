@@ -7,6 +7,7 @@ deliveries. Several sweepers may run at once: every change is a conditional upda
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from typing import Any
 
@@ -29,7 +30,5 @@ class Command(BaseCommand):
             return
         signal.signal(signal.SIGTERM, lambda *_: sweeper.stop())
         self.stderr.write(f"sweeping every {sweeper.interval:g} s")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             sweeper.run_forever()
-        except KeyboardInterrupt:
-            pass
