@@ -280,6 +280,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"ExportJobStatusEnum": "exports.models.JobStatus"},
 }
 
 # --- security headers ---------------------------------------------------------------------------
