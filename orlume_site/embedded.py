@@ -15,9 +15,16 @@ _started = threading.Event()
 
 
 def start_if_enabled() -> None:
-    if not settings.EMBEDDED_WORKERS or _started.is_set():
+    if _started.is_set():
         return
     _started.set()
+    if settings.EXPORT_SWEEPER_IN_WEB:
+        from exports.services import Sweeper
+
+        Sweeper().start()
+        logger.info("export sweeper started in the web process")
+    if not settings.EMBEDDED_WORKERS:
+        return
     from dramatiq import Worker
 
     from orlume_site.broker import broker

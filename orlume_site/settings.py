@@ -149,6 +149,22 @@ BROKER_URL = env.str("BROKER_URL", default="")
 EMBEDDED_WORKERS = env.bool("EMBEDDED_WORKERS", default=not BROKER_URL)
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=2)
 
+# --- exports and render workers -----------------------------------------------------------------
+# A worker holds a job's lease for EXPORT_LEASE_SECONDS and renews it every third of that; an
+# attempt may run EXPORT_ATTEMPT_TIMEOUT_SECONDS; the whole job (queueing included) must finish
+# within EXPORT_DEADLINE_SECONDS. The sweep runs every EXPORT_SWEEP_INTERVAL_SECONDS (in the web
+# process when EXPORT_SWEEPER_IN_WEB, else as `manage.py sweep`) and re-sends pending jobs whose
+# message is older than EXPORT_RESEND_AFTER_SECONDS. RENDER_BACKEND: auto, cpu or cuda.
+EXPORT_LEASE_SECONDS = env.float("EXPORT_LEASE_SECONDS", default=60)
+EXPORT_ATTEMPT_TIMEOUT_SECONDS = env.float("EXPORT_ATTEMPT_TIMEOUT_SECONDS", default=15 * 60)
+EXPORT_DEADLINE_SECONDS = env.float("EXPORT_DEADLINE_SECONDS", default=6 * 3600)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_RESEND_AFTER_SECONDS = env.float("EXPORT_RESEND_AFTER_SECONDS", default=120)
+EXPORT_SWEEP_INTERVAL_SECONDS = env.float("EXPORT_SWEEP_INTERVAL_SECONDS", default=30)
+EXPORT_SWEEPER_IN_WEB = env.bool("EXPORT_SWEEPER_IN_WEB", default=EMBEDDED_WORKERS)
+RENDER_BACKEND = env.str("RENDER_BACKEND", default="auto")
+BATCH_MAX_PROJECTS = env.int("BATCH_MAX_PROJECTS", default=500)
+
 # --- webhooks -----------------------------------------------------------------------------------
 # On-premises installs may send webhooks to loopback/private/unique-local addresses (and http://).
 # Link-local, cloud metadata, multicast, reserved and unspecified addresses stay refused.
@@ -267,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"ExportJobStatusEnum": "exports.models.JobStatus"},
 }
 
 # --- security headers ---------------------------------------------------------------------------

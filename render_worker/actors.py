@@ -2,6 +2,8 @@
 
 Start a worker against Redis or RabbitMQ with:
     BROKER_URL=redis://... dramatiq render_worker.actors --queues interactive bulk maintenance
+GPU hosts consume the render queues only, with the CUDA backend:
+    RENDER_BACKEND=cuda BROKER_URL=... dramatiq render_worker.actors --queues interactive bulk
 """
 
 import os
@@ -23,4 +25,4 @@ def ping(token: str) -> str:
     return token
 
 
-from render_worker import webhook_actors  # noqa: E402, F401  (declares the webhook actors)
+from render_worker import export_actors, webhook_actors  # noqa: E402, F401  (declare actors)
