@@ -1,19 +1,18 @@
-"""Live previews: the current recipe rendered on the project's proxy, stored, then delivered.
+"""Live previews: the room's newest recipe rendered on the project's proxy, stored, delivered.
 
-Delivery goes through `collab.previews.deliver_preview(project_id=, sequence=, size=,
-request_id=, url=)`, which the collaboration app owns (it sends `PreviewOut{seq, size, url}` to
-the room). Until that function exists the preview is stored and a warning is logged.
+The collaboration app owns the room side: `collab.previews.preview_source` reads the room's
+sequence and recipe together (so the preview is labelled with the state it shows) and
+`collab.previews.deliver` sends the signed URL to the room and starts the next coalesced request.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from collab import previews as room_previews
 from exports import rendering, services
 from kernels import io as kio
 from projects import recipe as recipes
@@ -21,19 +20,6 @@ from projects import storage as project_storage
 from projects.models import Asset, Project
 
 logger = logging.getLogger("orlume.previews")
-
-
-def _deliver(**kwargs: Any) -> bool:
-    try:
-        module = importlib.import_module("collab.previews")
-    except ImportError:
-        module = None
-    deliver = getattr(module, "deliver_preview", None)
-    if deliver is None:
-        logger.warning("no collab.previews.deliver_preview yet; preview stored only", extra=kwargs)
-        return False
-    deliver(**kwargs)
-    return True
 
 
 def preview_render(project_id: str, sequence: int, size: int, request_id: str) -> str | None:
@@ -44,8 +30,9 @@ def preview_render(project_id: str, sequence: int, size: int, request_id: str) -
         Asset.objects.filter(source=project.original, kind=Asset.Kind.PROXY).first()
         or project.original
     )
+    sequence, recipe = room_previews.preview_source(project.pk)
     try:
-        develop = recipes.parse(project.edits_json).develop
+        develop = recipes.parse(recipe).develop
     except recipes.RecipeError:
         logger.info("preview skipped: recipe invalid", extra={"project": project_id})
         return None
@@ -63,11 +50,5 @@ def preview_render(project_id: str, sequence: int, size: int, request_id: str) -
         key, kio.encode(out, format="jpeg", quality=82, metadata_policy="strip_all")
     )
     url = project_storage.signed_url(key, ttl=int(getattr(settings, "ASSET_URL_TTL_SECONDS", 300)))
-    _deliver(
-        project_id=str(project.pk),
-        sequence=int(sequence),
-        size=int(size),
-        request_id=request_id,
-        url=url,
-    )
+    room_previews.deliver(project.pk, int(sequence), int(size), url, request_id)
     return key
