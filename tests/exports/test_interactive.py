@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core.files.storage import default_storage
 from PIL import Image
@@ -18,22 +20,33 @@ from tests.exports.conftest import project_with_photo
 pytestmark = pytest.mark.django_db
 
 
-def _listen_to_room(project_id: Any) -> tuple[Any, str]:
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(broadcast.room_group(project_id), channel)
-    return layer, channel
+def _room_receives(project_id: Any, action: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    """Runs `action` while listening to the project's room; returns its result and the message.
+
+    One event loop for listening: the Redis pub/sub layer keeps one connection per loop.
+    """
+
+    async def story() -> tuple[Any, dict[str, Any]]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(broadcast.room_group(project_id), channel)
+        result = await sync_to_async(action, thread_sensitive=False)()
+        message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+        return result, message
+
+    return asyncio.run(story())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_preview_is_rendered_at_the_size_asked_stored_and_sent_to_the_room() -> None:
     project = project_with_photo(width=96, height=64)
-    layer, channel = _listen_to_room(project.pk)
 
-    key = previews.preview_render(str(project.pk), 7, 48, "req-1")
+    key, message = _room_receives(
+        project.pk, lambda: previews.preview_render(str(project.pk), 7, 48, "req-1")
+    )
 
     assert key is not None
     assert default_storage.exists(key)
-    message = async_to_sync(layer.receive)(channel)
     # Labelled with the room's own sequence (no ops yet), the state the preview really shows.
     assert (message["type"], message["seq"], message["size"]) == ("room.preview", 0, 48)
     assert message["url"]
@@ -44,16 +57,17 @@ def test_a_preview_is_rendered_at_the_size_asked_stored_and_sent_to_the_room() -
 @pytest.mark.django_db(transaction=True)
 def test_export_events_reach_the_project_room() -> None:
     project = project_with_photo()
-    layer, channel = _listen_to_room(project.pk)
 
-    events.emit(
-        "export.progress",
-        user_id=project.owner_id,
-        project_id=str(project.pk),
-        data={"export_id": "e1", "progress": 40, "stage": "develop"},
+    _, message = _room_receives(
+        project.pk,
+        lambda: events.emit(
+            "export.progress",
+            user_id=project.owner_id,
+            project_id=str(project.pk),
+            data={"export_id": "e1", "progress": 40, "stage": "develop"},
+        ),
     )
 
-    message = async_to_sync(layer.receive)(channel)
     assert message["type"] == "room.event"
     assert message["event"]["type"] == "export.progress"
     assert message["event"]["progress"] == 40
