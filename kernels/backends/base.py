@@ -1,0 +1,56 @@
+"""The primitives every backend provides. Operations and the pipeline are written once on top
+of these; the NumPy backend defines their meaning, the CPU and CUDA backends run the same CUDA
+sources fast."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from kernels.ops.stage import PixelStage
+
+
+class Backend(ABC):
+    name: str
+
+    @abstractmethod
+    def pixel_stages(
+        self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
+    ) -> np.ndarray:
+        """Run per-pixel stages fused in one pass. (x0, y0): global position of rgb[0, 0]."""
+
+    @abstractmethod
+    def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
+        """Separable convolution of HxWxC float32 with odd kernels, mirrored (reflect-101)
+        borders, like OpenCV's default."""
+
+    @abstractmethod
+    def min_filter(self, img: np.ndarray, radius: int) -> np.ndarray:
+        """Separable minimum (erosion) of an HxW image over a (2r+1)^2 square, clamped borders."""
+
+    @abstractmethod
+    def bilateral(
+        self, img: np.ndarray, radius: int, sigma_s: float, sigma_luma: float, sigma_chroma: float
+    ) -> np.ndarray:
+        """Joint bilateral on luminance / chroma of HxWx3: range weights from luminance; luma
+        uses sigma_luma, chroma sigma_chroma (0 leaves that part as is)."""
+
+    @abstractmethod
+    def warp(
+        self, img: np.ndarray, params: np.ndarray, out_h: int, out_w: int, y0: int = 0
+    ) -> np.ndarray:
+        """Output rows y0..y0+out_h of the geometry warp (`kernels.ops.geometry`): each output
+        pixel maps to a source position per channel, sampled bicubic (Catmull-Rom), clamped."""
+
+    @abstractmethod
+    def resize_axis(self, img: np.ndarray, size: int, axis: int) -> np.ndarray:
+        """Lanczos-3 along one axis (0 rows, 1 columns), antialiased when shrinking, with
+        Pillow's window (truncated at the borders and renormalised)."""
+
+
+def as_image(img: np.ndarray) -> np.ndarray:
+    """C-contiguous float32 with a channel axis."""
+    img = np.ascontiguousarray(img, dtype=np.float32)
+    return img[..., None] if img.ndim == 2 else img

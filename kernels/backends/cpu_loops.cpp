@@ -1,0 +1,86 @@
+// Host loops over the neighbourhood kernels of kernels/cuda: OpenMP threads over rows, SIMD
+// over the pixels of a row. Each loop body calls the same __device__ gather the GPU runs.
+#include "common.cuh"
+#include "convolve.cu"
+#include "min_filter.cu"
+#include "bilateral.cu"
+#include "warp.cu"
+#include "resize.cu"
+
+extern "C" {
+
+// Vertical pass: every element of row y gathers along its column (contiguous loads per tap).
+void convolve_v(const float* __restrict src, float* __restrict dst, long h, long rowlen,
+                const float* __restrict k, int r) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        float* d = dst + y * rowlen;
+#pragma omp simd
+        for (long e = 0; e < rowlen; ++e) d[e] = convolve_px(src + e, (int)h, rowlen, (int)y, k, r);
+    }
+}
+
+// Horizontal pass over interleaved pixels with c channels.
+void convolve_h(const float* __restrict src, float* __restrict dst, long h, long w, int c,
+                const float* __restrict k, int r) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        const float* s = src + y * w * c;
+        float* d = dst + y * w * c;
+        for (int ch = 0; ch < c; ++ch) {
+#pragma omp simd
+            for (long x = 0; x < w; ++x) d[x * c + ch] = convolve_px(s + ch, (int)w, c, (int)x, k, r);
+        }
+    }
+}
+
+void min_filter(const float* __restrict src, float* __restrict tmp, float* __restrict dst,
+                long h, long w, int r) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y)
+        for (long x = 0; x < w; ++x) tmp[y * w + x] = min_filter_px(src + y * w, (int)w, 1, (int)x, r);
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y)
+#pragma omp simd
+        for (long x = 0; x < w; ++x) dst[y * w + x] = min_filter_px(tmp + x, (int)h, w, (int)y, r);
+}
+
+void bilateral(const float* __restrict src, float* __restrict dst, long h, long w,
+               const float* __restrict P) {
+#pragma omp parallel for schedule(dynamic, 8)
+    for (long y = 0; y < h; ++y)
+        for (long x = 0; x < w; ++x) bilateral_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3);
+}
+
+void warp(const float* __restrict src, float* __restrict dst, long h, long w, int c, long out_h,
+          long out_w, long y0, const float* __restrict P) {
+#pragma omp parallel for schedule(dynamic, 8)
+    for (long y = 0; y < out_h; ++y)
+        for (long x = 0; x < out_w; ++x)
+            warp_px(src, (int)h, (int)w, c, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * c);
+}
+
+void resize_v(const float* __restrict src, float* __restrict dst, long h, long rowlen, long n_out,
+              const int* __restrict starts, const float* __restrict wts, int taps) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < n_out; ++y) {
+        float* d = dst + y * rowlen;
+        const float* wy = wts + y * taps;
+#pragma omp simd
+        for (long e = 0; e < rowlen; ++e) d[e] = resize_px(src + e, (int)h, rowlen, starts[y], wy, taps);
+    }
+}
+
+void resize_h(const float* __restrict src, float* __restrict dst, long h, long w, int c, long n_out,
+              const int* __restrict starts, const float* __restrict wts, int taps) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        const float* s = src + y * w * c;
+        float* d = dst + y * n_out * c;
+        for (long x = 0; x < n_out; ++x)
+            for (int ch = 0; ch < c; ++ch)
+                d[x * c + ch] = resize_px(s + ch, (int)w, c, starts[x], wts + x * taps, taps);
+    }
+}
+
+}  // extern "C"
