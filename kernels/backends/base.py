@@ -50,6 +50,26 @@ class Backend(ABC):
         Pillow's window (truncated at the borders and renormalised)."""
 
 
+    # Full-resolution apply steps of the detail operations (kernels/cuda/detail_apply.cu).
+    @abstractmethod
+    def luma(self, rgb: np.ndarray) -> np.ndarray:
+        """HxW luminance plane."""
+
+    @abstractmethod
+    def local_contrast(
+        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
+        """Texture/clarity apply (`kernels.ops.local_contrast`); y0: global row of rgb[0]."""
+
+    @abstractmethod
+    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Dehaze apply (`kernels.ops.local_contrast.Dehaze`)."""
+
+    @abstractmethod
+    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Unsharp-mask apply (`kernels.ops.sharpen`)."""
+
+
 def as_image(img: np.ndarray) -> np.ndarray:
     """C-contiguous float32 with a channel axis."""
     img = np.ascontiguousarray(img, dtype=np.float32)

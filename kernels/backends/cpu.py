@@ -48,6 +48,10 @@ class CpuBackend(Backend):
         self._loops.warp.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _long, _long, _ptr]
         self._loops.resize_v.argtypes = [_ptr, _ptr, _long, _long, _long, _ptr, _ptr, _int]
         self._loops.resize_h.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _ptr, _ptr, _int]
+        self._loops.local_contrast.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
+        self._loops.dehaze.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
+        self._loops.sharpen.argtypes = [_ptr, _ptr, _long, _long, _ptr]
+        self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
 
     def fused_kernel(self, kernels: Sequence[str]) -> ctypes._CFuncPtr:
         lib = cpu_build.load(fused_source(kernels, "cpu"), "fused")
@@ -138,4 +142,33 @@ class CpuBackend(Backend):
         else:
             out = np.empty((h, size, c), dtype=np.float32)
             self._loops.resize_h(_p(img), _p(out), h, w, c, size, _p(starts), _p(weights), taps)
+        return out
+
+    def luma(self, rgb: np.ndarray) -> np.ndarray:
+        rgb = as_image(rgb)
+        out = np.empty(rgb.shape[:2], dtype=np.float32)
+        self._loops.luma_plane(_p(rgb), _p(out), out.size)
+        return out
+
+    def local_contrast(
+        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        g = np.ascontiguousarray(coefficients, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.local_contrast(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
+        return out
+
+    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        g = np.ascontiguousarray(transmission, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.dehaze(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
+        return out
+
+    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        yb = np.ascontiguousarray(blurred_luma, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.sharpen(_p(out), _p(yb), out.shape[0], out.shape[1], _p(p))
         return out

@@ -84,3 +84,46 @@ void resize_h(const float* __restrict src, float* __restrict dst, long h, long w
 }
 
 }  // extern "C"
+
+#include "detail_apply.cu"
+
+extern "C" {
+
+void local_contrast(float* __restrict img, long h, long w, long y0, const float* __restrict G,
+                    const float* __restrict P) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        float* row = img + y * w * 3;
+#pragma omp simd
+        for (long x = 0; x < w; ++x)
+            local_contrast_px(row[3 * x], row[3 * x + 1], row[3 * x + 2], (float)x, (float)(y + y0), G, P);
+    }
+}
+
+void dehaze(float* __restrict img, long h, long w, long y0, const float* __restrict G,
+            const float* __restrict P) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        float* row = img + y * w * 3;
+#pragma omp simd
+        for (long x = 0; x < w; ++x)
+            dehaze_px(row[3 * x], row[3 * x + 1], row[3 * x + 2], (float)x, (float)(y + y0), G, P);
+    }
+}
+
+void sharpen(float* __restrict img, const float* __restrict Yb, long h, long w, const float* __restrict P) {
+#pragma omp parallel for schedule(static)
+    for (long y = 0; y < h; ++y) {
+        float* row = img + y * w * 3;
+#pragma omp simd
+        for (long x = 0; x < w; ++x)
+            sharpen_px(row[3 * x], row[3 * x + 1], row[3 * x + 2], Yb, (int)h, (int)w, (int)x, (int)y, P);
+    }
+}
+
+void luma_plane(const float* __restrict img, float* __restrict out, long n) {
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; ++i) out[i] = k_luma(img[3 * i], img[3 * i + 1], img[3 * i + 2]);
+}
+
+}  // extern "C"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kernels.backends.base import Backend, as_image
-from kernels.ops import sampling
+from kernels.ops import local_contrast, sampling, sharpen
 from kernels.ops.stage import PixelStage, luma, pixel_coords
 
 
@@ -103,3 +103,17 @@ class NumpyBackend(Backend):
         shape = [1] * gathered.ndim
         shape[axis], shape[axis + 1] = size, taps
         return (gathered * weights.reshape(shape)).sum(axis=axis + 1).astype(np.float32)
+
+    def luma(self, rgb: np.ndarray) -> np.ndarray:
+        return luma(rgb)
+
+    def local_contrast(
+        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
+        return local_contrast.local_contrast_reference(rgb, y0, coefficients, params)
+
+    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+        return local_contrast.dehaze_reference(rgb, y0, transmission, params)
+
+    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
+        return sharpen.apply_reference(rgb, blurred_luma, params)

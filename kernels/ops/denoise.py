@@ -1,0 +1,41 @@
+"""Noise reduction: a joint bilateral filter (7x7 window, spatial sigma 1.5) whose range weights
+come from luminance. Luminance strength sets the luma range sigma (up to 0.04 linear), colour
+strength the chroma range sigma (up to 0.1); the detail sliders narrow them (keep more)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kernels.params import NoiseReduction
+
+if TYPE_CHECKING:
+    from kernels.backends.base import Backend
+
+RADIUS = 3
+SIGMA_SPATIAL = 1.5
+
+
+def sigmas(nr: NoiseReduction) -> tuple[float, float]:
+    luma = nr.luminance / 100 * 0.04 * (1.5 - nr.luminance_detail / 100)
+    chroma = nr.color / 100 * 0.1 * (1.5 - nr.color_detail / 100)
+    return luma, chroma
+
+
+@dataclass
+class Denoise:
+    settings: NoiseReduction
+    halo: int = RADIUS
+
+    def prepare(self, backend: Backend, image: np.ndarray) -> None:
+        pass
+
+    def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
+        sl, sc = sigmas(self.settings)
+        return backend.bilateral(band, RADIUS, SIGMA_SPATIAL, sl, sc)
+
+
+def is_active(nr: NoiseReduction) -> bool:
+    return nr.luminance > 0 or nr.color > 0
