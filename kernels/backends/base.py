@@ -21,6 +21,12 @@ class Backend(ABC):
     ) -> np.ndarray:
         """Run per-pixel stages fused in one pass. (x0, y0): global position of rgb[0, 0]."""
 
+    def pixel_stages_into(
+        self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
+    ) -> None:
+        """Like pixel_stages, writing into `out` (which may be `src`)."""
+        out[...] = self.pixel_stages(src, stages, x0, y0)
+
     @abstractmethod
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
         """Separable convolution of HxWxC float32 with odd kernels, mirrored (reflect-101)

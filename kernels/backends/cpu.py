@@ -71,6 +71,15 @@ class CpuBackend(Backend):
         self.run_fused(src, stride, out, stages, x0, y0)
         return out
 
+    def pixel_stages_into(
+        self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
+    ) -> None:
+        if out.strides[1:] != (12, 4) or out.dtype != np.float32:
+            super().pixel_stages_into(src, out, stages, x0, y0)
+            return
+        source, stride = _rows_view(src)
+        self.run_fused(source, stride, out, stages, x0, y0)
+
     def run_fused(
         self,
         src: np.ndarray,

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 CPU_TEMPLATE = """\
 {includes}
 
-extern "C" void fused(const float* __restrict src, float* __restrict dst, long h, long w,
+// src and dst may be the same buffer (in-place passes): each pixel is read before it is written.
+extern "C" void fused(const float* src, float* dst, long h, long w,
                       long src_stride, long dst_stride, long x0, long y0,
                       const float* __restrict params, const long* __restrict offsets) {{
 #pragma omp parallel for schedule(static)
     for (long y = 0; y < h; ++y) {{
-        const float* __restrict s = src + y * src_stride;
-        float* __restrict d = dst + y * dst_stride;
+        const float* s = src + y * src_stride;
+        float* d = dst + y * dst_stride;
         const float fy = (float)(y + y0);
 {param_ptrs}
 #pragma omp simd
