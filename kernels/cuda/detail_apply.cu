@@ -69,6 +69,10 @@ __device__ void sharpen_px(float& r, float& g, float& b, const float* __restrict
 }
 
 #ifdef __CUDACC__
+extern "C" __global__ void luma_plane_kernel(const float* __restrict__ img, float* __restrict__ out, long n) {
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = k_luma(img[3 * i], img[3 * i + 1], img[3 * i + 2]);
+}
 extern "C" __global__ void local_contrast_kernel(float* __restrict__ img, int h, int w, int y0,
                                                  const float* __restrict__ G, const float* __restrict__ P) {
     int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;

@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from kernels.backends.base import Backend
 
 RADIUS = 3
+# A range sigma below this smooths nothing visible, and 1 / (2 sigma^2) would overflow float32.
+MIN_SIGMA = 1e-4
 SIGMA_SPATIAL = 1.5
 
 
 def sigmas(nr: NoiseReduction) -> tuple[float, float]:
     luma = nr.luminance / 100 * 0.04 * (1.5 - nr.luminance_detail / 100)
     chroma = nr.color / 100 * 0.1 * (1.5 - nr.color_detail / 100)
-    return luma, chroma
+    return (luma if luma >= MIN_SIGMA else 0.0), (chroma if chroma >= MIN_SIGMA else 0.0)
 
 
 @dataclass
@@ -38,4 +40,4 @@ class Denoise:
 
 
 def is_active(nr: NoiseReduction) -> bool:
-    return nr.luminance > 0 or nr.color > 0
+    return any(s > 0 for s in sigmas(nr))

@@ -143,9 +143,9 @@ def rasterise(
             v = _bitmap(shape, bitmaps, xs, ys, full_w, full_h)
         v = np.broadcast_to(v, acc.shape)
         v = (1.0 - v if shape.invert else v) * shape.opacity
-        if shape.mode is MaskMode.ADD:
+        if shape.mode == MaskMode.ADD:
             acc = np.maximum(acc, v)
-        elif shape.mode is MaskMode.SUBTRACT:
+        elif shape.mode == MaskMode.SUBTRACT:
             acc = acc * (1.0 - v)
         else:
             acc = acc * v
