@@ -81,7 +81,9 @@ def tone_stages(s: DevelopSettings) -> list[PixelStage]:
     return [x for x in stages if x is not None]
 
 
-def finish_stages(s: DevelopSettings, width: int, height: int, scale: float, output: bool) -> list[PixelStage]:
+def finish_stages(
+    s: DevelopSettings, width: int, height: int, scale: float, output: bool
+) -> list[PixelStage]:
     stages = [
         effects.vignette_stage(s.effects.vignette, width, height),
         effects.grain_stage(s.effects.grain, scale),
@@ -95,7 +97,9 @@ class Banding:
     backend: Backend
     rows: int = BAND_ROWS
 
-    def pixel(self, work: np.ndarray, stages: Sequence[PixelStage], src: np.ndarray | None = None) -> None:
+    def pixel(
+        self, work: np.ndarray, stages: Sequence[PixelStage], src: np.ndarray | None = None
+    ) -> None:
         """Fused per-pixel pass over `src` (default: `work`) into `work`, band by band."""
         if not stages:
             if src is not None:
@@ -106,7 +110,9 @@ class Banding:
             y1 = min(work.shape[0], y0 + self.rows)
             self.backend.pixel_stages_into(source[y0:y1], work[y0:y1], stages, 0, y0)
 
-    def gather(self, work: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], halo: int) -> None:
+    def gather(
+        self, work: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], halo: int
+    ) -> None:
         """In place: work[core] = fn(band with halo, global row of the band)[core]."""
         h = work.shape[0]
         rows = max(self.rows, 2 * halo)
@@ -154,7 +160,9 @@ class Pipeline:
         s = self.settings
         bands = Banding(self.backend, self.band_rows)
         h, w = image.shape[:2]
-        active_masks = [m for m in s.masks if m.enabled and m.shapes and not m.adjustments.is_identity()]
+        active_masks = [
+            m for m in s.masks if m.enabled and m.shapes and not m.adjustments.is_identity()
+        ]
 
         self._report(0.0, "scene")
         work = np.empty((h, w, 3), dtype=np.float32)
@@ -220,7 +228,9 @@ class Pipeline:
             out[y0:y1] = band[y0 - top : y1 - top]
         return out
 
-    def _blend_stages(self, stages: list[PixelStage], weight: np.ndarray) -> Callable[[np.ndarray, int], np.ndarray]:
+    def _blend_stages(
+        self, stages: list[PixelStage], weight: np.ndarray
+    ) -> Callable[[np.ndarray, int], np.ndarray]:
         def blend(band: np.ndarray, y0: int) -> np.ndarray:
             adjusted = self.backend.pixel_stages(band, stages, 0, y0)
             wgt = weight[y0 : y0 + band.shape[0], :, None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from kernels.backends.base import Backend
 
@@ -32,7 +33,11 @@ def _cpu_usable() -> bool:
 
 def available_backends() -> list[str]:
     """Backends usable on this host, best first."""
-    usable = {"cuda": _cuda_usable, "cpu": _cpu_usable, "numpy": lambda: True}
+    usable: dict[str, Callable[[], bool]] = {
+        "cuda": _cuda_usable,
+        "cpu": _cpu_usable,
+        "numpy": lambda: True,
+    }
     return [name for name in PREFERENCE if usable[name]()]
 
 

@@ -55,7 +55,6 @@ class Backend(ABC):
         """Lanczos-3 along one axis (0 rows, 1 columns), antialiased when shrinking, with
         Pillow's window (truncated at the borders and renormalised)."""
 
-
     # Full-resolution apply steps of the detail operations (kernels/cuda/detail_apply.cu).
     @abstractmethod
     def luma(self, rgb: np.ndarray) -> np.ndarray:
@@ -68,7 +67,9 @@ class Backend(ABC):
         """Texture/clarity apply (`kernels.ops.local_contrast`); y0: global row of rgb[0]."""
 
     @abstractmethod
-    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def dehaze(
+        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
         """Dehaze apply (`kernels.ops.local_contrast.Dehaze`)."""
 
     @abstractmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class CpuBackend(Backend):
         self._loops.sharpen.argtypes = [_ptr, _ptr, _long, _long, _ptr]
         self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
 
-    def fused_kernel(self, kernels: Sequence[str]) -> ctypes._CFuncPtr:
+    def fused_kernel(self, kernels: Sequence[str]) -> Any:
         lib = cpu_build.load(fused_source(kernels, "cpu"), "fused")
         fn = lib.fused
         fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr]
@@ -168,7 +169,9 @@ class CpuBackend(Backend):
         self._loops.local_contrast(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
         return out
 
-    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def dehaze(
+        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
         out = np.array(rgb, dtype=np.float32, order="C", copy=True)
         g = np.ascontiguousarray(transmission, dtype=np.float32)
         p = np.ascontiguousarray(params, dtype=np.float32)

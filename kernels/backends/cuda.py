@@ -106,8 +106,20 @@ class CudaBackend(Backend):
         offsets = self._up(np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64))
         fn = self._fused(tuple(s.kernel for s in stages))
         stride = np.int64(w * 3)
-        fn(src, dst, np.int32(h), np.int32(w), stride, stride, np.int32(x0), np.int32(y0),
-           params, offsets, block=BLOCK, grid=_grid(w, h))
+        fn(
+            src,
+            dst,
+            np.int32(h),
+            np.int32(w),
+            stride,
+            stride,
+            np.int32(x0),
+            np.int32(y0),
+            params,
+            offsets,
+            block=BLOCK,
+            grid=_grid(w, h),
+        )
         return np.asarray(dst.get())
 
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
@@ -117,8 +129,18 @@ class CudaBackend(Backend):
         a, b = self._up(img), self._empty(img.shape)
         for axis, k, src, dst in ((1, kx, a, b), (0, ky, b, a)):
             kk = self._up(np.asarray(k, dtype=np.float32))
-            fn(src, dst, np.int32(h), np.int32(w), np.int32(c), np.int32(axis), kk,
-               np.int32(len(k) // 2), block=BLOCK, grid=_grid(w * c, h))
+            fn(
+                src,
+                dst,
+                np.int32(h),
+                np.int32(w),
+                np.int32(c),
+                np.int32(axis),
+                kk,
+                np.int32(len(k) // 2),
+                block=BLOCK,
+                grid=_grid(w * c, h),
+            )
         return np.asarray(a.get())
 
     def min_filter(self, img: np.ndarray, radius: int) -> np.ndarray:
@@ -126,8 +148,26 @@ class CudaBackend(Backend):
         h, w = img.shape
         fn = self._mod.get_function("min_filter_kernel")
         a, b = self._up(img), self._empty(img.shape)
-        fn(a, b, np.int32(h), np.int32(w), np.int32(1), np.int32(radius), block=BLOCK, grid=_grid(w, h))
-        fn(b, a, np.int32(h), np.int32(w), np.int32(0), np.int32(radius), block=BLOCK, grid=_grid(w, h))
+        fn(
+            a,
+            b,
+            np.int32(h),
+            np.int32(w),
+            np.int32(1),
+            np.int32(radius),
+            block=BLOCK,
+            grid=_grid(w, h),
+        )
+        fn(
+            b,
+            a,
+            np.int32(h),
+            np.int32(w),
+            np.int32(0),
+            np.int32(radius),
+            block=BLOCK,
+            grid=_grid(w, h),
+        )
         return np.asarray(a.get())
 
     def bilateral(
@@ -136,9 +176,12 @@ class CudaBackend(Backend):
         img = as_image(img)
         h, w, _ = img.shape
         p = np.array(
-            [radius, 1 / (2 * sigma_s**2),
-             1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
-             1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0],
+            [
+                radius,
+                1 / (2 * sigma_s**2),
+                1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
+                1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0,
+            ],
             dtype=np.float32,
         )
         src, dst = self._up(img), self._empty(img.shape)
@@ -154,9 +197,17 @@ class CudaBackend(Backend):
         h, w, c = img.shape
         src, dst = self._up(img), self._empty((out_h, out_w, c))
         self._mod.get_function("warp_kernel")(
-            src, dst, np.int32(h), np.int32(w), np.int32(c), np.int32(out_h), np.int32(out_w),
-            np.int32(y0), self._up(np.asarray(params, dtype=np.float32)),
-            block=BLOCK, grid=_grid(out_w, out_h),
+            src,
+            dst,
+            np.int32(h),
+            np.int32(w),
+            np.int32(c),
+            np.int32(out_h),
+            np.int32(out_w),
+            np.int32(y0),
+            self._up(np.asarray(params, dtype=np.float32)),
+            block=BLOCK,
+            grid=_grid(out_w, out_h),
         )
         return np.asarray(dst.get())
 
@@ -167,9 +218,18 @@ class CudaBackend(Backend):
         shape = (size, w, c) if axis == 0 else (h, size, c)
         src, dst = self._up(img), self._empty(shape)
         self._mod.get_function("resize_kernel")(
-            src, dst, np.int32(h), np.int32(w), np.int32(c), np.int32(axis), np.int32(size),
-            self._up(starts), self._up(weights), np.int32(weights.shape[1]),
-            block=BLOCK, grid=_grid(shape[1] * c, shape[0]),
+            src,
+            dst,
+            np.int32(h),
+            np.int32(w),
+            np.int32(c),
+            np.int32(axis),
+            np.int32(size),
+            self._up(starts),
+            self._up(weights),
+            np.int32(weights.shape[1]),
+            block=BLOCK,
+            grid=_grid(shape[1] * c, shape[0]),
         )
         return np.asarray(dst.get())
 
@@ -185,28 +245,43 @@ class CudaBackend(Backend):
     def _in_place(self, kernel: str, rgb: np.ndarray, *args: Any) -> np.ndarray:
         img = self._up(np.asarray(rgb, dtype=np.float32))
         h, w = rgb.shape[:2]
-        self._mod.get_function(kernel)(img, np.int32(h), np.int32(w), *args, block=BLOCK, grid=_grid(w, h))
+        self._mod.get_function(kernel)(
+            img, np.int32(h), np.int32(w), *args, block=BLOCK, grid=_grid(w, h)
+        )
         return np.asarray(img.get())
 
     def local_contrast(
         self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
     ) -> np.ndarray:
         return self._in_place(
-            "local_contrast_kernel", rgb, np.int32(y0),
-            self._up(coefficients.astype(np.float32)), self._up(params.astype(np.float32)),
+            "local_contrast_kernel",
+            rgb,
+            np.int32(y0),
+            self._up(coefficients.astype(np.float32)),
+            self._up(params.astype(np.float32)),
         )
 
-    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def dehaze(
+        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
         return self._in_place(
-            "dehaze_kernel", rgb, np.int32(y0),
-            self._up(transmission.astype(np.float32)), self._up(params.astype(np.float32)),
+            "dehaze_kernel",
+            rgb,
+            np.int32(y0),
+            self._up(transmission.astype(np.float32)),
+            self._up(params.astype(np.float32)),
         )
 
     def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
         img = self._up(np.asarray(rgb, dtype=np.float32))
         h, w = rgb.shape[:2]
         self._mod.get_function("sharpen_kernel")(
-            img, self._up(blurred_luma.astype(np.float32)), np.int32(h), np.int32(w),
-            self._up(params.astype(np.float32)), block=BLOCK, grid=_grid(w, h),
+            img,
+            self._up(blurred_luma.astype(np.float32)),
+            np.int32(h),
+            np.int32(w),
+            self._up(params.astype(np.float32)),
+            block=BLOCK,
+            grid=_grid(w, h),
         )
         return np.asarray(img.get())

@@ -72,11 +72,12 @@ class NumpyBackend(Backend):
                 yn = yp[radius + dy : radius + dy + h, radius + dx : radius + dx + w]
                 cn = cp[radius + dy : radius + dy + h, radius + dx : radius + dx + w]
                 d2 = (yn - y) ** 2
-                wl = ws * np.exp(-d2 / (2 * sigma_luma**2)) if sigma_luma > 0 else 0.0
-                wc = ws * np.exp(-d2 / (2 * sigma_chroma**2)) if sigma_chroma > 0 else 0.0
+                # A channel whose sigma is 0 is left as is below; its weights are unused.
+                wl = ws * np.exp(-d2 / (2 * sigma_luma**2)) if sigma_luma > 0 else ws + 0 * d2
+                wc = ws * np.exp(-d2 / (2 * sigma_chroma**2)) if sigma_chroma > 0 else ws + 0 * d2
                 acc_l += wl * yn
                 wsum_l += wl
-                acc_c += wc[..., None] * cn if sigma_chroma > 0 else 0.0
+                acc_c += wc[..., None] * cn
                 wsum_c += wc
         y2 = acc_l / wsum_l if sigma_luma > 0 else y
         c2 = acc_c / wsum_c[..., None] if sigma_chroma > 0 else chroma
@@ -112,7 +113,9 @@ class NumpyBackend(Backend):
     ) -> np.ndarray:
         return local_contrast.local_contrast_reference(rgb, y0, coefficients, params)
 
-    def dehaze(self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def dehaze(
+        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+    ) -> np.ndarray:
         return local_contrast.dehaze_reference(rgb, y0, transmission, params)
 
     def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:

@@ -9,11 +9,13 @@ overlap grows with blending (half width 0.05..0.5).
 from __future__ import annotations
 
 import colorsys
+import functools
+import operator
 
 import numpy as np
 
-from kernels.params import ColorGrading, ColorWheel, Presence
 from kernels.ops.stage import LUMA, PixelStage, luma, safe_pow, smoothstep
+from kernels.params import ColorGrading, ColorWheel, Presence
 
 WHEEL_STRENGTH = 0.5
 
@@ -30,7 +32,10 @@ def grading_params(cg: ColorGrading) -> np.ndarray:
     mid = 0.5 - 0.3 * cg.balance / 100
     half = 0.05 + 0.45 * cg.blending / 100
     wheels = [cg.shadows, cg.midtones, cg.highlights, cg.global_]
-    return np.array([mid, half, *sum((_wheel(w) for w in wheels), [])], dtype=np.float32)
+    return np.array(
+        [mid, half, *functools.reduce(operator.iadd, (_wheel(w) for w in wheels), [])],
+        dtype=np.float32,
+    )
 
 
 def grading_reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.params import Grain, Vignette
 from kernels.ops.stage import PixelStage, safe_pow, smoothstep
+from kernels.params import Grain, Vignette
 
 VIGNETTE_STOPS = 2.0
 GRAIN_STRENGTH = 0.3
@@ -26,7 +26,9 @@ def vignette_params(v: Vignette, width: int, height: int) -> np.ndarray:
     return np.array([width, height, stops, mid, feather, exponent, sx, sy], dtype=np.float32)
 
 
-def vignette_reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def vignette_reference(
+    rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> np.ndarray:
     p = p.astype(np.float64)
     u = np.abs(((xs + 0.5) / p[0] * 2 - 1) * p[6])
     v = np.abs(((ys + 0.5) / p[1] * 2 - 1) * p[7])

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.params import HSL, HSL_BANDS
 from kernels.ops.stage import PixelStage, luma
+from kernels.params import HSL, HSL_BANDS
 
 CENTRES = np.array([0.0, 30.0, 60.0, 120.0, 180.0, 240.0, 270.0, 300.0])
 HUE_RANGE_DEG = 30.0

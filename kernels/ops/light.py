@@ -13,7 +13,9 @@ import numpy as np
 from kernels.ops.stage import PixelStage, luma
 
 
-def exposure_reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def exposure_reference(
+    rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> np.ndarray:
     return (rgb * p[0]).astype(np.float32)
 
 

@@ -34,7 +34,9 @@ def pixel_stages(adj: LocalAdjustments) -> list[PixelStage]:
         kelvin = 1e6 / (D65_MIRED - adj.temperature / 100 * 60)
         stages.append(white_balance.stage(WhiteBalance(temperature=kelvin, tint=adj.tint * 1.5)))
     stages.append(light.exposure_stage(adj.exposure))
-    stages.append(light.tone_stage(adj.contrast, adj.highlights, adj.shadows, adj.whites, adj.blacks))
+    stages.append(
+        light.tone_stage(adj.contrast, adj.highlights, adj.shadows, adj.whites, adj.blacks)
+    )
     stages.append(color_grading.saturation_stage(Presence(saturation=adj.saturation)))
     return [s for s in stages if s is not None]
 

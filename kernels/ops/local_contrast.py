@@ -27,11 +27,11 @@ DEHAZE_PATCH = 0.01  # dark-channel patch radius, fraction of the long edge
 DEHAZE_FLOOR = 0.1  # lowest transmission: keeps dense haze from blowing up noise
 
 
-def guided_coefficients(backend: Backend, l: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """(2, h, w): A and B of the self-guided filter base = A * l + B."""
+def guided_coefficients(backend: Backend, log_y: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """(2, h, w): A and B of the self-guided filter base = A * log_y + B."""
     k = box_kernel(radius)
-    mean = backend.convolve(l, k, k)[..., 0]
-    mean_sq = backend.convolve(l * l, k, k)[..., 0]
+    mean = backend.convolve(log_y, k, k)[..., 0]
+    mean_sq = backend.convolve(log_y * log_y, k, k)[..., 0]
     var = np.maximum(mean_sq - mean * mean, 0.0)
     a = var / (var + eps)
     b = mean - a * mean
@@ -59,8 +59,8 @@ class LocalContrast:
             step = max(1.0, radius / 4)
             gh, gw = grid.grid_shape(h, w, step)
             small = grid.shrink(backend, image, gh, gw)
-            l = np.log2(np.maximum(luma(small), 1e-6)).astype(np.float32)
-            ab = guided_coefficients(backend, l, max(1, round(radius / step)), eps)
+            log_y = np.log2(np.maximum(luma(small), 1e-6)).astype(np.float32)
+            ab = guided_coefficients(backend, log_y, max(1, round(radius / step)), eps)
             p = np.array([gh, gw, w / gw, h / gh, amount / 100 * DETAIL_GAIN], dtype=np.float32)
             self._grids.append((ab, p))
 
@@ -71,18 +71,16 @@ class LocalContrast:
         return out
 
 
-def local_contrast_reference(
-    rgb: np.ndarray, y0: int, ab: np.ndarray, p: np.ndarray
-) -> np.ndarray:
+def local_contrast_reference(rgb: np.ndarray, y0: int, ab: np.ndarray, p: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     xs = np.arange(w, dtype=np.float64)[None, :]
     ys = np.arange(y0, y0 + h, dtype=np.float64)[:, None]
     y = luma(rgb).astype(np.float64)
     lit = y > 1e-6
-    l = np.log2(np.where(lit, y, 1.0))
+    log_y = np.log2(np.where(lit, y, 1.0))
     a = grid.sample(ab[0], float(p[2]), float(p[3]), xs, ys)
     b = grid.sample(ab[1], float(p[2]), float(p[3]), xs, ys)
-    gain = np.where(lit, np.exp2(p[4] * (l - (a * l + b))), 1.0)
+    gain = np.where(lit, np.exp2(p[4] * (log_y - (a * log_y + b))), 1.0)
     return (rgb * gain[..., None]).astype(np.float32)
 
 
@@ -111,12 +109,11 @@ class Dehaze:
         else:  # negative dehaze adds a uniform veil of the airlight colour
             t = np.full((gh, gw), 1.0 / (1.0 + self.amount / 100 * 0.6), dtype=np.float32)
         self._grid = np.ascontiguousarray(t, dtype=np.float32)
-        self._params = np.array(
-            [gh, gw, w / gw, h / gh, *airlight, DEHAZE_FLOOR], dtype=np.float32
-        )
+        self._params = np.array([gh, gw, w / gw, h / gh, *airlight, DEHAZE_FLOOR], dtype=np.float32)
 
     def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
-        assert self._grid is not None and self._params is not None, "prepare() first"
+        if self._grid is None or self._params is None:
+            raise RuntimeError("Dehaze.prepare() must run before Dehaze.run()")
         return backend.dehaze(band, y0, self._grid, self._params)
 
 

@@ -9,6 +9,7 @@ adjustments a mask carries run on the selected backend.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -77,7 +78,7 @@ def _brush(s: Brush, X: np.ndarray, Y: np.ndarray, w: int, h: int) -> np.ndarray
         inner = radius * (1 - stroke.feather / 100)
         pts = np.array(stroke.points, dtype=np.float64) * [w, h]
         dist = np.full(acc.shape, np.inf)
-        pairs = zip(pts[:-1], pts[1:], strict=True) if len(pts) > 1 else [(pts[0], pts[0])]
+        pairs = itertools.pairwise(pts) if len(pts) > 1 else [(pts[0], pts[0])]
         for a, b in pairs:
             dist = np.minimum(dist, _segment_distance(X, Y, a, b))
         dab = stroke.flow * (1.0 - smoothstep(inner - 1e-6, radius, dist))
@@ -105,7 +106,14 @@ def _color(s: ColorRange, rgb: np.ndarray) -> np.ndarray:
     return w_hue * w_sat
 
 
-def _bitmap(s: BitmapMask, bitmaps: Mapping[str, np.ndarray] | None, xs: np.ndarray, ys: np.ndarray, w: int, h: int) -> np.ndarray:
+def _bitmap(
+    s: BitmapMask,
+    bitmaps: Mapping[str, np.ndarray] | None,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    w: int,
+    h: int,
+) -> np.ndarray:
     if bitmaps is None or s.asset_id not in bitmaps:
         raise KeyError(f"bitmap mask {s.asset_id!r} was not supplied in `bitmaps`")
     bm = np.asarray(bitmaps[s.asset_id])

@@ -43,7 +43,9 @@ def safe_pow(v: np.ndarray, e: float) -> np.ndarray:
     return np.where(v > 0, np.power(np.maximum(v, 1e-30), e), 0.0)
 
 
-def pixel_coords(height: int, width: int, x0: int = 0, y0: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pixel_coords(
+    height: int, width: int, x0: int = 0, y0: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     xs = (np.arange(width, dtype=np.float32) + np.float32(x0))[None, :]
     ys = (np.arange(height, dtype=np.float32) + np.float32(y0))[:, None]
     return xs, ys

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from kernels.params import CurvePoint, ToneCurve
 from kernels.ops.stage import PixelStage, safe_pow
+from kernels.params import CurvePoint, ToneCurve
 
 LUT_SIZE = 1024
 PARAMETRIC_STRENGTH = 0.15  # a region slider at +-100 moves its centre by this much
@@ -78,5 +78,7 @@ def stage(curve: ToneCurve) -> PixelStage | None:
     if flat and not (curve.luma or curve.red or curve.green or curve.blue):
         return None  # the split points alone move nothing
     return PixelStage(
-        "tone_curve", np.concatenate([[LUT_SIZE], bake(curve).ravel()]).astype(np.float32), reference
+        "tone_curve",
+        np.concatenate([[LUT_SIZE], bake(curve).ravel()]).astype(np.float32),
+        reference,
     )

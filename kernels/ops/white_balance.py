@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.params import WhiteBalance
 from kernels.ops.stage import PixelStage
+from kernels.params import WhiteBalance
 
 # Linear Rec.2020 -> CIE XYZ (D65).
 REC2020_TO_XYZ = np.array(

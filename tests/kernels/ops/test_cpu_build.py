@@ -31,7 +31,9 @@ def test_concurrent_first_use_builds_once(tmp_path: Path) -> None:
     env = {"ORLUME_KERNEL_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin:/usr/local/bin"}
     root = Path(__file__).resolve().parents[3]
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(3)
     ]
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]

@@ -33,7 +33,9 @@ def test_every_cuda_source_compiles_to_ptx(arch: str, tmp_path: Path) -> None:
     fused = tmp_path / "fused_all.cu"
     fused.write_text(expand_includes(fused_source(ALL_PIXEL_OPS, "cuda")))
     cmd = [_nvcc(), "-ptx", f"-arch={arch}", "-I", str(CUDA_DIR), *map(str, sources), str(fused)]
-    proc = subprocess.run([*cmd, "-odir", str(tmp_path)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*cmd, "-odir", str(tmp_path)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     for src in [*sources, fused]:
         ptx = (tmp_path / src.with_suffix(".ptx").name).read_text()

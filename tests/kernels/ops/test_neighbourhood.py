@@ -78,8 +78,10 @@ def test_straightening_zooms_just_enough_to_leave_no_blank_corner(angle: float) 
     corners_x = np.array([[-0.5, w - 0.5, -0.5, w - 0.5]])
     corners_y = np.array([[-0.5, -0.5, h - 0.5, h - 0.5]])
     sx, sy = sampling.warp_coords(p, corners_x, corners_y, 0)
-    assert sx.min() >= -0.5 - 1e-6 and sx.max() <= w - 0.5 + 1e-6
-    assert sy.min() >= -0.5 - 1e-6 and sy.max() <= h - 0.5 + 1e-6
+    assert sx.min() >= -0.5 - 1e-6
+    assert sx.max() <= w - 0.5 + 1e-6
+    assert sy.min() >= -0.5 - 1e-6
+    assert sy.max() <= h - 0.5 + 1e-6
     # ...and no more than that: a corner touches the source's edge.
     slack = min(sx.min() + 0.5, w - 0.5 - sx.max(), sy.min() + 0.5, h - 0.5 - sy.max())
     assert slack < 1e-4
@@ -96,7 +98,8 @@ def test_sharpening_adds_contrast_at_an_edge(backend: Backend) -> None:
     step[:, 16:] = 0.6
     op = sharpen.Sharpen(Sharpening(amount=100, radius=1.0, detail=100))
     out = op.run(backend, step, 0)
-    assert out[8, 15, 0] < 0.2 and out[8, 16, 0] > 0.6
+    assert out[8, 15, 0] < 0.2
+    assert out[8, 16, 0] > 0.6
     np.testing.assert_allclose(out[8, :8], step[8, :8], atol=1e-6)  # flat areas untouched
 
 
@@ -105,6 +108,9 @@ def test_denoise_reduces_noise_but_keeps_an_edge(backend: Backend) -> None:
     clean = np.full((32, 32, 3), 0.2, dtype=np.float32)
     clean[:, 16:] = 0.8
     noisy = (clean + rng.normal(0, 0.01, clean.shape)).astype(np.float32)
-    out = denoise.Denoise(NoiseReduction(luminance=100, luminance_detail=0, color=100)).run(backend, noisy, 0)
+    out = denoise.Denoise(NoiseReduction(luminance=100, luminance_detail=0, color=100)).run(
+        backend, noisy, 0
+    )
     assert np.std(out[:, 3:13] - clean[:, 3:13]) < 0.5 * np.std(noisy[:, 3:13] - clean[:, 3:13])
-    assert out[:, 17:].mean() > 0.75 and out[:, :15].mean() < 0.25
+    assert out[:, 17:].mean() > 0.75
+    assert out[:, :15].mean() < 0.25

@@ -22,13 +22,17 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.mark.parametrize("sigma", [0.8, 2.5])
-def test_gaussian_blur_agrees_with_opencv(backend: Backend, photo: np.ndarray, sigma: float) -> None:
+def test_gaussian_blur_agrees_with_opencv(
+    backend: Backend, photo: np.ndarray, sigma: float
+) -> None:
     ksize = 2 * gaussian_radius(sigma) + 1
     expected = cv2.GaussianBlur(photo, (ksize, ksize), sigma, borderType=cv2.BORDER_REFLECT_101)
     np.testing.assert_allclose(gaussian_blur(backend, photo, sigma), expected, atol=OUTSIDE_ATOL)
 
 
-def test_unsharp_mask_agrees_with_opencv_on_a_grey_image(backend: Backend, photo: np.ndarray) -> None:
+def test_unsharp_mask_agrees_with_opencv_on_a_grey_image(
+    backend: Backend, photo: np.ndarray
+) -> None:
     grey = np.repeat(photo.mean(axis=-1, keepdims=True), 3, axis=-1).astype(np.float32)
     settings = Sharpening(amount=80, radius=1.2, detail=100, masking=0)  # a plain unsharp mask
     op = sharpen.Sharpen(settings)
@@ -49,7 +53,12 @@ def test_lanczos_resize_agrees_with_pillow(
     """Shrinking (antialiased), enlarging, and one axis only."""
     ours = geometry.resize(backend, photo, *size)
     expected = np.stack(
-        [np.asarray(Image.fromarray(photo[..., c], mode="F").resize(size, Image.Resampling.LANCZOS)) for c in range(3)],
+        [
+            np.asarray(
+                Image.fromarray(photo[..., c], mode="F").resize(size, Image.Resampling.LANCZOS)
+            )
+            for c in range(3)
+        ],
         axis=-1,
     )
     np.testing.assert_allclose(ours, expected, atol=OUTSIDE_ATOL)

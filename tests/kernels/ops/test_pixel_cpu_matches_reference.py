@@ -37,10 +37,18 @@ def _stages() -> dict[str, PixelStage | None]:
         "exposure": light.exposure_stage(1.3),
         "light": light.tone_stage(35, -60, 70, 25, -40),
         "tone_curve": tone_curve.stage(
-            ToneCurve(highlights=-30, shadows=25, luma=[(0, 0), (0.4, 0.5), (1, 1)], blue=[(0, 0.1), (1, 0.95)])
+            ToneCurve(
+                highlights=-30,
+                shadows=25,
+                luma=[(0, 0), (0.4, 0.5), (1, 1)],
+                blue=[(0, 0.1), (1, 0.95)],
+            )
         ),
         "hsl": hsl.stage(
-            HSL(orange=HSLBand(hue=40, saturation=-50, luminance=30), blue=HSLBand(hue=-70, saturation=80))
+            HSL(
+                orange=HSLBand(hue=40, saturation=-50, luminance=30),
+                blue=HSLBand(hue=-70, saturation=80),
+            )
         ),
         "color_grading": color_grading.grading_stage(
             ColorGrading(
@@ -65,7 +73,9 @@ def test_each_op_on_the_cpu_matches_the_reference(
     assert stage is not None
     expected = ref.pixel_stages(photo, [stage])
     assert not np.allclose(expected, photo, atol=1e-3), "the parameters must move pixels"
-    np.testing.assert_allclose(cpu.pixel_stages(photo, [stage]), expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+    np.testing.assert_allclose(
+        cpu.pixel_stages(photo, [stage]), expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL
+    )
 
 
 def test_the_fused_chain_on_a_tile_matches_the_reference(
@@ -75,6 +85,8 @@ def test_the_fused_chain_on_a_tile_matches_the_reference(
     # A strided view at an offset: position-dependent ops must use global coordinates.
     tile = photo[10:50, 20:90]
     expected = ref.pixel_stages(tile, stages, x0=20, y0=10)
-    np.testing.assert_allclose(cpu.pixel_stages(tile, stages, x0=20, y0=10), expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+    np.testing.assert_allclose(
+        cpu.pixel_stages(tile, stages, x0=20, y0=10), expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL
+    )
     full = ref.pixel_stages(photo, stages)
     np.testing.assert_allclose(expected, full[10:50, 20:90], atol=1e-6)

@@ -38,7 +38,9 @@ def test_default_settings_build_no_pixel_stage() -> None:
 def test_settings_that_move_nothing_build_no_stage() -> None:
     # Split points without region sliders, a wheel hue without saturation: still identity.
     assert tone_curve.stage(ToneCurve(shadow_split=40, midtone_split=60)) is None
-    assert color_grading.grading_stage(ColorGrading(midtones=ColorWheel(hue=120), balance=30)) is None
+    assert (
+        color_grading.grading_stage(ColorGrading(midtones=ColorWheel(hue=120), balance=30)) is None
+    )
 
 
 @pytest.mark.parametrize("backend_name", ["cpu", "ref"])

@@ -46,10 +46,12 @@ def test_warmer_temperature_setting_warms_a_grey(backend: Backend) -> None:
     grey = np.full((2, 2, 3), 0.18, dtype=np.float32)
     warm = white_balance.stage(WhiteBalance(temperature=9000))
     cool = white_balance.stage(WhiteBalance(temperature=3500))
-    assert warm is not None and cool is not None
+    assert warm is not None
+    assert cool is not None
     w = backend.pixel_stages(grey, [warm])[0, 0]
     c = backend.pixel_stages(grey, [cool])[0, 0]
-    assert w[0] > w[2] and c[2] > c[0]
+    assert w[0] > w[2]
+    assert c[2] > c[0]
 
 
 def test_positive_tint_adds_magenta(backend: Backend) -> None:
@@ -57,11 +59,15 @@ def test_positive_tint_adds_magenta(backend: Backend) -> None:
     stage = white_balance.stage(WhiteBalance(tint=60))
     assert stage is not None
     out = backend.pixel_stages(grey, [stage])[0, 0]
-    assert out[1] < out[0] and out[1] < out[2]
+    assert out[1] < out[0]
+    assert out[1] < out[2]
 
 
 monotone_points = st.lists(
-    st.tuples(st.floats(0.01, 0.99), st.floats(0, 1)), min_size=2, max_size=8, unique_by=lambda p: p[0]
+    st.tuples(st.floats(0.01, 0.99), st.floats(0, 1)),
+    min_size=2,
+    max_size=8,
+    unique_by=lambda p: p[0],
 ).map(lambda pts: sorted(pts))
 
 
@@ -71,14 +77,18 @@ def test_curves_with_increasing_points_are_monotone(
     points: list[tuple[float, float]], region: float
 ) -> None:
     ys = np.maximum.accumulate([y for _, y in points])
-    curve = ToneCurve(luma=[(x, float(y)) for (x, _), y in zip(points, ys, strict=True)], darks=region)
+    curve = ToneCurve(
+        luma=[(x, float(y)) for (x, _), y in zip(points, ys, strict=True)], darks=region
+    )
     lut = tone_curve.bake(curve)
     assert (np.diff(lut, axis=1) >= -1e-7).all()
 
 
 def test_tone_curve_output_is_monotone_in_the_input(backend: Backend) -> None:
     ramp = np.repeat(np.linspace(-0.1, 2.0, 512, dtype=np.float32)[None, :, None], 3, axis=2)
-    stage = tone_curve.stage(ToneCurve(luma=[(0, 0.05), (0.3, 0.2), (0.7, 0.85), (1, 1)], lights=40))
+    stage = tone_curve.stage(
+        ToneCurve(luma=[(0, 0.05), (0.3, 0.2), (0.7, 0.85), (1, 1)], lights=40)
+    )
     assert stage is not None
     out = backend.pixel_stages(ramp, [stage])[0]
     assert (np.diff(out, axis=0) >= 0).all()
@@ -109,13 +119,17 @@ def test_light_tone_keeps_middle_grey_under_contrast(backend: Backend) -> None:
     assert stage is not None
     out = backend.pixel_stages(grey, [stage])[0, :, 0]
     assert out[0] == pytest.approx(0.18, abs=1e-5)
-    assert out[1] < 0.05 and out[2] > 0.7
+    assert out[1] < 0.05
+    assert out[2] > 0.7
 
 
 def test_output_transform_is_display_referred_and_keeps_the_lower_range(
     backend: Backend, photo: np.ndarray
 ) -> None:
     out = backend.pixel_stages(photo * 4 - 0.1, [output_transform.stage()])
-    assert out.min() >= 0 and out.max() <= 1
+    assert out.min() >= 0
+    assert out.max() <= 1
     calm = np.full((2, 2, 3), [0.1, 0.4, 0.7], dtype=np.float32)
-    np.testing.assert_allclose(backend.pixel_stages(calm, [output_transform.stage()]), calm, atol=1e-7)
+    np.testing.assert_allclose(
+        backend.pixel_stages(calm, [output_transform.stage()]), calm, atol=1e-7
+    )

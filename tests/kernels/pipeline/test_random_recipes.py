@@ -39,7 +39,9 @@ amount = st.floats(0, 100, allow_nan=False)
 @st.composite
 def recipes(draw: st.DrawFn) -> DevelopSettings:
     return DevelopSettings(
-        white_balance=WhiteBalance(temperature=draw(st.floats(2500, 12000)), tint=draw(st.floats(-60, 60))),
+        white_balance=WhiteBalance(
+            temperature=draw(st.floats(2500, 12000)), tint=draw(st.floats(-60, 60))
+        ),
         light=Light(
             exposure=draw(st.floats(-2, 2)),
             contrast=draw(slider),
@@ -48,11 +50,20 @@ def recipes(draw: st.DrawFn) -> DevelopSettings:
             whites=draw(slider),
             blacks=draw(slider),
         ),
-        tone_curve=ToneCurve(lights=draw(slider), darks=draw(slider), luma=[(0.0, 0.0), (0.5, draw(st.floats(0.3, 0.7))), (1.0, 1.0)]),
-        hsl=HSL(red=HSLBand(hue=draw(slider), saturation=draw(slider)), aqua=HSLBand(luminance=draw(slider))),
+        tone_curve=ToneCurve(
+            lights=draw(slider),
+            darks=draw(slider),
+            luma=[(0.0, 0.0), (0.5, draw(st.floats(0.3, 0.7))), (1.0, 1.0)],
+        ),
+        hsl=HSL(
+            red=HSLBand(hue=draw(slider), saturation=draw(slider)),
+            aqua=HSLBand(luminance=draw(slider)),
+        ),
         color_grading=ColorGrading(
             shadows=ColorWheel(hue=draw(st.floats(0, 360)), saturation=draw(amount)),
-            highlights=ColorWheel(hue=draw(st.floats(0, 360)), saturation=draw(amount), luminance=draw(slider)),
+            highlights=ColorWheel(
+                hue=draw(st.floats(0, 360)), saturation=draw(amount), luminance=draw(slider)
+            ),
             balance=draw(slider),
         ),
         presence=Presence(
@@ -74,7 +85,9 @@ def recipes(draw: st.DrawFn) -> DevelopSettings:
     )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(recipe=recipes())
 def test_random_recipes_render_the_same_on_cpu_and_reference(
     recipe: DevelopSettings, cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray

@@ -82,7 +82,9 @@ def test_render_does_not_modify_its_input(photo: np.ndarray) -> None:
 
 def test_output_is_display_referred(photo: np.ndarray) -> None:
     out = render(photo * 8, BUSY, backend="cpu")
-    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+    assert out.dtype == np.float32
+    assert out.min() >= 0
+    assert out.max() <= 1
 
 
 def test_size_sets_the_long_edge_of_the_cropped_image(photo: np.ndarray) -> None:
@@ -95,7 +97,8 @@ def test_progress_reports_each_stage_in_order(photo: np.ndarray) -> None:
     seen: list[tuple[float, str]] = []
     render(photo, BUSY, backend="cpu", progress=lambda f, s: seen.append((f, s)))
     fractions = [f for f, _ in seen]
-    assert fractions == sorted(fractions) and seen[-1] == (1.0, "done")
+    assert fractions == sorted(fractions)
+    assert seen[-1] == (1.0, "done")
     assert [s for _, s in seen][:3] == ["scene", "noise", "dehaze"]
 
 
