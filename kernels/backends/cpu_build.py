@@ -25,7 +25,18 @@ log = logging.getLogger(__name__)
 CUDA_DIR = Path(__file__).resolve().parent.parent / "cuda"
 # -march=native: the library is built on the host that runs it (the hash includes the CPU
 # model). No -ffast-math: NaN/inf keep their meaning; the kernels avoid libm in their loops.
-CXXFLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared", "-fno-math-errno", "-std=c++17"]
+CXXFLAGS = [
+    "-O3",
+    "-march=native",
+    "-fopenmp",
+    "-fPIC",
+    "-shared",
+    "-fno-math-errno",
+    # No FP traps are used; without this GCC will not if-convert float->int and conditional
+    # arithmetic, and the per-pixel loops stay scalar ("control flow in loop").
+    "-fno-trapping-math",
+    "-std=c++17",
+]
 
 _loaded: dict[str, ctypes.CDLL] = {}
 _loaded_lock = threading.Lock()

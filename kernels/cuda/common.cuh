@@ -3,6 +3,9 @@
 // compute the same numbers (relative error < 1e-6 against the true functions).
 #pragma once
 #include "shim_cpu.h"
+#ifndef __CUDACC__
+#include <math.h>
+#endif
 
 #define KY_R 0.2627f  // Rec.2020 luminance weights (linear light)
 #define KY_G 0.6780f
@@ -17,7 +20,7 @@ __device__ float k_smoothstep(float e0, float e1, float x) {
     float t = k_clamp((x - e0) / (e1 - e0), 0.0f, 1.0f);
     return t * t * (3.0f - 2.0f * t);
 }
-__device__ int k_floor_int(float v) { int i = (int)v; return (v < (float)i) ? i - 1 : i; }
+__device__ int k_floor_int(float v) { return (int)floorf(v); }  // floorf: one vector round
 
 // log2 for v > 0: exponent from the bits, mantissa in [sqrt(1/2), sqrt(2)) through the
 // atanh series (error ~1e-9 before float rounding). Values below 1e-30 are clamped.
