@@ -121,7 +121,9 @@ def per_op(img8: np.ndarray) -> None:
     cpu, ref = CpuBackend(), NumpyBackend()
     img = to_linear(img8)
     h, w = img.shape[:2]
-    print(f"\n== per op, {w}x{h} float32 RGB ({img.nbytes / 2**20:.0f} MiB); ratio = their time / ours")
+    print(
+        f"\n== per op, {w}x{h} float32 RGB ({img.nbytes / 2**20:.0f} MiB); ratio = their time / ours"
+    )
     vimg = pyvips.Image.new_from_memory(img.tobytes(), w, h, 3, "float")
 
     def vips(op: Callable[[Any], Any]) -> float:
@@ -198,10 +200,15 @@ def per_op(img8: np.ndarray) -> None:
         "straighten 3 deg (bicubic)",
         best_of(lambda: geometry.apply(cpu, img, geom, geometry.Lens()), 1),
         {
-            "NumPy ref": strip_time(lambda s: geometry.apply(ref, s, geom, geometry.Lens()), img, 16),
+            "NumPy ref": strip_time(
+                lambda s: geometry.apply(ref, s, geom, geometry.Lens()), img, 16
+            ),
             "OpenCV": best_of(
                 lambda: cv2.warpAffine(
-                    img, cv2.getRotationMatrix2D((w / 2, h / 2), -3.0, 1.07), (w, h), flags=cv2.INTER_CUBIC
+                    img,
+                    cv2.getRotationMatrix2D((w / 2, h / 2), -3.0, 1.07),
+                    (w, h),
+                    flags=cv2.INTER_CUBIC,
                 )
             ),
             "pyvips": vips(lambda v: v.rotate(3.0, interpolate=pyvips.Interpolate.new("bicubic"))),
@@ -297,7 +304,9 @@ def jobs(img8: np.ndarray, big: bool) -> None:
         print(f"pyvips / ours = {vips[0] / ours[0]:.2f}x (target >= 1.25)")
         if big:
             secs, peak = run_job("big", "12288", "-")
-            print(f"\n== 100 MP (12288x8190) render in bands: {secs:.1f} s, peak RSS {peak:.2f} GiB (target < 4)")
+            print(
+                f"\n== 100 MP (12288x8190) render in bands: {secs:.1f} s, peak RSS {peak:.2f} GiB (target < 4)"
+            )
 
 
 def main() -> None:

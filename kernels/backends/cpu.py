@@ -41,6 +41,7 @@ class CpuBackend(Backend):
     name = "cpu"
 
     def __init__(self) -> None:
+        self._fused: dict[tuple[str, ...], Any] = {}
         self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
         self._loops.convolve_h.argtypes = [_ptr, _ptr, _long, _long, _int, _ptr, _int]
@@ -55,9 +56,13 @@ class CpuBackend(Backend):
         self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
 
     def fused_kernel(self, kernels: Sequence[str]) -> Any:
-        lib = cpu_build.load(fused_source(kernels, "cpu"), "fused")
-        fn = lib.fused
-        fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr]
+        # Memoised per stage list: hashing the sources costs ~1 ms, a band pass far less.
+        key = tuple(kernels)
+        fn = self._fused.get(key)
+        if fn is None:
+            fn = cpu_build.load(fused_source(kernels, "cpu"), "fused").fused
+            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr]
+            self._fused[key] = fn
         return fn
 
     def pixel_stages(

@@ -28,6 +28,7 @@ CUDA_DIR = Path(__file__).resolve().parent.parent / "cuda"
 CXXFLAGS = [
     "-O3",
     "-march=native",
+    "-mprefer-vector-width=512",
     "-fopenmp",
     "-fPIC",
     "-shared",

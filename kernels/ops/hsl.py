@@ -15,7 +15,8 @@ HUE_RANGE_DEG = 30.0
 
 
 def band_table(hsl: HSL) -> np.ndarray:
-    """(8, 6): centre, width to the previous band, width to the next, dh, ds, dl."""
+    """(8, 6): centre, 1 / width to the previous band, 1 / width to the next, dh, ds, dl
+    (reciprocals: the kernel multiplies instead of dividing eight times a pixel)."""
     rows = []
     for i, name in enumerate(HSL_BANDS):
         band = getattr(hsl, name)
@@ -24,8 +25,8 @@ def band_table(hsl: HSL) -> np.ndarray:
         rows.append(
             [
                 CENTRES[i],
-                prev,
-                nxt,
+                1.0 / prev,
+                1.0 / nxt,
                 band.hue / 100 * HUE_RANGE_DEG,
                 band.saturation / 100,
                 band.luminance / 100,
@@ -38,7 +39,7 @@ def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
     """(..., 8) weights of each band at `hue` degrees."""
     d = (hue[..., None] - table[:, 0] + 180.0) % 360.0 - 180.0
     d = np.where(d == -180.0, 180.0, d)
-    t = np.minimum(np.where(d >= 0, d / table[:, 2], -d / table[:, 1]), 1.0)
+    t = np.minimum(np.where(d >= 0, d * table[:, 2], -d * table[:, 1]), 1.0)
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 

@@ -1,7 +1,9 @@
 """Tone curve: parametric regions then point curves, baked to three per-channel LUTs.
 
 Curves live in a gamma-2.2 encoding of scene-linear values ("display-referred 0..1" as the
-recipe says); above 1 the curve's end gain continues, negatives pass through. Point curves use
+recipe says). The composite is baked to linear-in, linear-out tables sampled at v = u^2 and
+interpolated in u = sqrt(v) (the kernel needs no power function); above 1 the curve's end gain
+continues, zero and negatives pass through. Point curves use
 the monotone cubic of Fritsch and Carlson (scipy's PCHIP), so monotone points give a monotone
 curve. The composite is point_luma(parametric(x)) followed by the channel's own curve.
 """
@@ -14,7 +16,7 @@ from scipy.interpolate import PchipInterpolator
 from kernels.ops.stage import PixelStage, safe_pow
 from kernels.params import CurvePoint, ToneCurve
 
-LUT_SIZE = 1024
+LUT_SIZE = 4096
 PARAMETRIC_STRENGTH = 0.15  # a region slider at +-100 moves its centre by this much
 
 
@@ -51,25 +53,29 @@ def point_curve(points: list[CurvePoint], x: np.ndarray) -> np.ndarray:
     return np.clip(np.where(x < px[0], py[0], np.where(x > px[-1], py[-1], inside)), 0.0, 1.0)
 
 
-def bake(curve: ToneCurve, size: int = LUT_SIZE) -> np.ndarray:
-    """(3, size) float32: the composite curve for R, G, B sampled at x = i / (size - 1)."""
-    x = np.linspace(0.0, 1.0, size)
+def bake(curve: ToneCurve, x: np.ndarray | None = None) -> np.ndarray:
+    """(3, len(x)) float64: the composite curve for R, G, B on encoded values x (sorted)."""
+    x = np.linspace(0.0, 1.0, LUT_SIZE) if x is None else x
     base = point_curve(curve.luma, parametric(curve, x))
-    return np.stack(
-        [point_curve(pts, base) for pts in (curve.red, curve.green, curve.blue)]
-    ).astype(np.float32)
+    return np.stack([point_curve(pts, base) for pts in (curve.red, curve.green, curve.blue)])
+
+
+def linear_tables(curve: ToneCurve, size: int = LUT_SIZE) -> np.ndarray:
+    """(3, size): linear output for linear input v = (i / (size - 1))^2, the kernel's table."""
+    u = np.linspace(0.0, 1.0, size)
+    return safe_pow(bake(curve, safe_pow(u * u, 1 / 2.2)), 2.2)
 
 
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     n = int(p[0])
-    luts = p[1:].reshape(3, n).astype(np.float64)
+    tables = p[1:].reshape(3, n).astype(np.float64)
     grid = np.linspace(0.0, 1.0, n)
     out = np.empty_like(rgb)
     for c in range(3):
         v = rgb[..., c].astype(np.float64)
-        xe = safe_pow(v, 1 / 2.2)
-        ye = np.where(xe >= 1.0, xe * luts[c, -1], np.interp(np.minimum(xe, 1.0), grid, luts[c]))
-        out[..., c] = np.where(v > 0, safe_pow(ye, 2.2), v)
+        u = np.sqrt(np.maximum(v, 0.0))
+        y = np.where(u >= 1.0, v * tables[c, -1], np.interp(np.minimum(u, 1.0), grid, tables[c]))
+        out[..., c] = np.where(v > 0, y, v)
     return out
 
 
