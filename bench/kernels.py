@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from kernels.backends.cpu import CpuBackend  # noqa: E402
 from kernels.backends.numpy_ref import NumpyBackend  # noqa: E402
-from kernels.ops import blur, geometry, hsl, light, tone_curve, white_balance  # noqa: E402
+from kernels.ops import blur, geometry, hsl, light, tone_curve, transfer, white_balance  # noqa: E402
 from kernels.ops import color_grading as cg  # noqa: E402
 from kernels.ops.denoise import Denoise  # noqa: E402
 from kernels.ops.sharpen import Sharpen  # noqa: E402
@@ -45,7 +45,7 @@ from kernels.params import (  # noqa: E402
     ToneCurve,
     WhiteBalance,
 )
-from kernels.render import render  # noqa: E402
+from kernels.render import render, render_u8  # noqa: E402
 
 WB = WhiteBalance(temperature=5200, tint=8)
 LIGHT = Light(exposure=0.4, contrast=20, highlights=-30, shadows=25)
@@ -85,8 +85,7 @@ def photograph(width: int, height: int) -> np.ndarray:
 
 
 def to_linear(rgb8: np.ndarray) -> np.ndarray:
-    lut = np.power(np.arange(256) / 255.0, 2.2).astype(np.float32)
-    return lut[rgb8]
+    return transfer.decode_reference(rgb8, transfer.srgb_decode_table())
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -236,19 +235,14 @@ def per_op(img8: np.ndarray) -> None:
 
 
 def job_ours(src: str, dst: str) -> None:
+    """Decode (OpenCV's libjpeg), sRGB -> linear and back through our transfer kernels, develop
+    in place. Both jobs skip the Rec.709 -> Rec.2020 primaries step (the I/O library's)."""
     import cv2
 
     bgr = cv2.imread(src, cv2.IMREAD_COLOR)
-    lut = np.power(np.arange(256) / 255.0, 2.2).astype(np.float32)
-    linear = lut[bgr[..., ::-1]]
+    developed = render_u8(bgr, JOB, backend="cpu", swap_rb=True)  # streams in bands
     del bgr
-    out = render(linear, JOB, backend="cpu")
-    del linear
-    # sRGB-ish encode through a 4096-entry LUT (the I/O library owns the real encoder).
-    enc = np.round(np.power(np.linspace(0, 1, 4096), 1 / 2.2) * 255).astype(np.uint8)
-    idx = (out * 4095 + 0.5).astype(np.uint16)
-    del out
-    cv2.imwrite(dst, enc[idx][..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    cv2.imwrite(dst, developed, [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 def job_vips(src: str, dst: str) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -62,6 +62,19 @@ class GatherOp(Protocol):
     def prepare(self, backend: Backend, image: np.ndarray) -> None: ...
 
     def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray: ...
+
+
+@runtime_checkable
+class InPlaceOp(Protocol):
+    """A gather op whose result for a pixel needs only that pixel plus an aux computed from the
+    halo'd band: it can write into the working image directly."""
+
+    @property
+    def halo(self) -> int: ...
+
+    def aux(self, backend: Backend, band: np.ndarray, y0: int) -> Any: ...
+
+    def apply(self, backend: Backend, core: np.ndarray, aux: Any, offset: int, y0: int) -> None: ...
 
 
 def scene_stages(s: DevelopSettings) -> list[PixelStage]:
@@ -126,9 +139,28 @@ class Banding:
                 saved = work[max(0, y1 - halo) : y1].copy()
             work[y0:y1] = result[y0 - top : y1 - top]
 
+    def apply_in_place(self, work: np.ndarray, op: InPlaceOp) -> None:
+        """Like gather, but the op writes its core rows straight into `work`: no band copy and
+        no write-back. Its aux (e.g. blurred luminance) is computed from the halo'd band first."""
+        h = work.shape[0]
+        halo = op.halo
+        rows = max(self.rows, 2 * halo)
+        saved: np.ndarray | None = None
+        for y0 in range(0, h, rows):
+            y1 = min(h, y0 + rows)
+            top, bottom = max(0, y0 - halo), min(h, y1 + halo)
+            band = work[top:bottom] if saved is None else np.concatenate([saved, work[y0:bottom]])
+            aux = op.aux(self.backend, band, top)
+            if halo:
+                saved = work[max(0, y1 - halo) : y1].copy()
+            op.apply(self.backend, work[y0:y1], aux, y0 - top, y0)
+
     def op(self, work: np.ndarray, op: GatherOp) -> None:
         op.prepare(self.backend, work)
-        self.gather(work, lambda band, y0: op.run(self.backend, band, y0), op.halo)
+        if isinstance(op, InPlaceOp):
+            self.apply_in_place(work, op)
+        else:
+            self.gather(work, lambda band, y0: op.run(self.backend, band, y0), op.halo)
 
     def masked_op(self, work: np.ndarray, op: GatherOp, weight: np.ndarray) -> None:
         op.prepare(self.backend, work)
@@ -156,7 +188,7 @@ class Pipeline:
         if self.progress is not None:
             self.progress(fraction, stage)
 
-    def run(self, image: np.ndarray) -> np.ndarray:
+    def run(self, image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         s = self.settings
         bands = Banding(self.backend, self.band_rows)
         h, w = image.shape[:2]
@@ -165,7 +197,7 @@ class Pipeline:
         ]
 
         self._report(0.0, "scene")
-        work = np.empty((h, w, 3), dtype=np.float32)
+        work = np.empty((h, w, 3), dtype=np.float32) if out is None else out
         bands.pixel(work, scene_stages(s), src=image)
 
         self._report(0.1, "noise")
@@ -202,19 +234,20 @@ class Pipeline:
         self._weights.clear()
 
         self._report(0.7, "geometry")
-        out = geometry.apply(self.backend, work, s.geometry, s.lens)
-        tw, th = geometry.target_size(self.size, out.shape[1], out.shape[0])
-        scale = tw / out.shape[1]
-        if (tw, th) != (out.shape[1], out.shape[0]):
-            out = geometry.resize(self.backend, out, tw, th)
-        if out is not work:
+        result = geometry.apply(self.backend, work, s.geometry, s.lens)
+        tw, th = geometry.target_size(self.size, result.shape[1], result.shape[0])
+        scale = tw / result.shape[1]
+        if (tw, th) != (result.shape[1], result.shape[0]):
+            result = geometry.resize(self.backend, result, tw, th)
+        if result is not work:
             del work  # let the full-size buffer go before the finishing pass
 
         self._report(0.9, "finish")
-        out = np.ascontiguousarray(out)
-        bands.pixel(out, finish_stages(s, out.shape[1], out.shape[0], scale, self.output_transform))
+        result = np.ascontiguousarray(result)
+        w2, h2 = result.shape[1], result.shape[0]
+        bands.pixel(result, finish_stages(s, w2, h2, scale, self.output_transform))
         self._report(1.0, "done")
-        return out
+        return result
 
     def _mask_weights(self, bands: Banding, work: np.ndarray, mask: Mask) -> np.ndarray:
         h, w = work.shape[:2]
@@ -237,3 +270,61 @@ class Pipeline:
             return band + (adjusted - band) * wgt
 
         return blend
+
+
+# --- streaming 8-bit jobs ---------------------------------------------------------------------
+
+STREAM_BAND_ROWS = 64  # ~5 MB of float32 per band at 6000 px wide: stays in cache
+
+
+def can_stream(s: DevelopSettings, size: int | tuple[int, int] | None) -> bool:
+    """True when no stage needs the whole image: no grid stages (dehaze, texture, clarity), no
+    masks, no geometry or resize. Such recipes can run decode -> develop -> encode band by
+    band, never holding a full-size float image."""
+    p = s.presence
+    return (
+        not (p.dehaze or p.texture or p.clarity)
+        and not any(m.enabled and m.shapes for m in s.masks)
+        and geometry.is_identity(s.geometry, s.lens)
+        and size is None
+    )
+
+
+def stream_u8(
+    image8: np.ndarray,
+    settings: DevelopSettings,
+    backend: Backend,
+    decode_table: np.ndarray,
+    encode_table: np.ndarray,
+    *,
+    swap_rb: bool = False,
+    output: bool = True,
+    band_rows: int = STREAM_BAND_ROWS,
+) -> np.ndarray:
+    """Develop an 8-bit image into a new 8-bit image in bands: each band is decoded with a
+    halo (the sum of the gather stages' halos), developed, and its core rows encoded. Equal to
+    decode -> render -> encode for recipes that `can_stream`."""
+    h, w = image8.shape[:2]
+    s = settings
+    scene, tone = scene_stages(s), tone_stages(s)
+    finish = finish_stages(s, w, h, 1.0, output)
+    gathers: list[GatherOp] = []
+    if denoise_active(s.detail.noise_reduction):
+        gathers.append(Denoise(s.detail.noise_reduction))
+    sharpen = Sharpen(s.detail.sharpening) if sharpen_active(s.detail.sharpening) else None
+    halo = sum(g.halo for g in gathers) + (sharpen.halo if sharpen else 0)
+    out = np.empty((h, w, 3), dtype=np.uint8)
+    for y0 in range(0, h, band_rows):
+        y1 = min(h, y0 + band_rows)
+        top, bottom = max(0, y0 - halo), min(h, y1 + halo)
+        band = backend.decode_u8(image8[top:bottom], decode_table, swap_rb)
+        backend.pixel_stages_into(band, band, scene, 0, top)
+        for g in gathers:  # rows near the band's edges go stale; the halo covers them
+            band = g.run(backend, band, top)
+        backend.pixel_stages_into(band, band, tone, 0, top)
+        core = band[y0 - top : y1 - top]
+        if sharpen is not None:
+            sharpen.apply(backend, core, sharpen.aux(backend, band, top), y0 - top, y0)
+        backend.pixel_stages_into(core, core, finish, 0, y0)
+        out[y0:y1] = backend.encode_u8(core, encode_table, swap_rb)
+    return out

@@ -60,21 +60,53 @@ class Backend(ABC):
     def luma(self, rgb: np.ndarray) -> np.ndarray:
         """HxW luminance plane."""
 
+    # `inplace`: write into rgb (a row-contiguous band of the working image) and return it.
     @abstractmethod
     def local_contrast(
-        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
         """Texture/clarity apply (`kernels.ops.local_contrast`); y0: global row of rgb[0]."""
 
     @abstractmethod
     def dehaze(
-        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
         """Dehaze apply (`kernels.ops.local_contrast.Dehaze`)."""
 
     @abstractmethod
-    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """Unsharp-mask apply (`kernels.ops.sharpen`)."""
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        """Unsharp-mask apply (`kernels.ops.sharpen`); rgb row y is blurred_luma row
+        y + row_offset (the luma band carries the halo)."""
+
+    # The 8-bit ends of a job (tables from `kernels.ops.transfer`); NumPy unless overridden.
+    def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        """HxWx3 uint8 -> float32 through a 256-entry table (swap_rb: BGR in)."""
+        from kernels.ops import transfer
+
+        return transfer.decode_reference(img8, table, swap_rb)
+
+    def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        """HxWx3 float in [0, 1] -> uint8 through an n-entry table (swap_rb: BGR out)."""
+        from kernels.ops import transfer
+
+        return transfer.encode_reference(img, table, swap_rb)
 
 
 def as_image(img: np.ndarray) -> np.ndarray:

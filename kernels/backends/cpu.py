@@ -52,8 +52,10 @@ class CpuBackend(Backend):
         self._loops.resize_h.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _ptr, _ptr, _int]
         self._loops.local_contrast.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
         self._loops.dehaze.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
-        self._loops.sharpen.argtypes = [_ptr, _ptr, _long, _long, _ptr]
+        self._loops.sharpen.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _ptr]
         self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
+        self._loops.decode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int]
+        self._loops.encode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int, _int]
 
     def fused_kernel(self, kernels: Sequence[str]) -> Any:
         # Memoised per stage list: hashing the sources costs ~1 ms, a band pass far less.
@@ -165,27 +167,67 @@ class CpuBackend(Backend):
         self._loops.luma_plane(_p(rgb), _p(out), out.size)
         return out
 
+    def _target(self, rgb: np.ndarray, inplace: bool) -> np.ndarray:
+        if inplace:
+            if not (rgb.flags.c_contiguous and rgb.dtype == np.float32):
+                raise ValueError("in-place apply needs a C-contiguous float32 band")
+            return rgb
+        return np.array(rgb, dtype=np.float32, order="C", copy=True)
+
     def local_contrast(
-        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        out = self._target(rgb, inplace)
         g = np.ascontiguousarray(coefficients, dtype=np.float32)
         p = np.ascontiguousarray(params, dtype=np.float32)
         self._loops.local_contrast(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
         return out
 
     def dehaze(
-        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        out = self._target(rgb, inplace)
         g = np.ascontiguousarray(transmission, dtype=np.float32)
         p = np.ascontiguousarray(params, dtype=np.float32)
         self._loops.dehaze(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
         return out
 
-    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
-        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        out = self._target(rgb, inplace)
         yb = np.ascontiguousarray(blurred_luma, dtype=np.float32)
         p = np.ascontiguousarray(params, dtype=np.float32)
-        self._loops.sharpen(_p(out), _p(yb), out.shape[0], out.shape[1], _p(p))
+        h, w = out.shape[:2]
+        self._loops.sharpen(_p(out), _p(yb), h, w, row_offset, yb.shape[0], _p(p))
+        return out
+
+    def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = np.ascontiguousarray(img8, dtype=np.uint8)
+        out = np.empty(src.shape, dtype=np.float32)
+        t = np.ascontiguousarray(table, dtype=np.float32)
+        self._loops.decode_u8(_p(src), _p(out), src.shape[0] * src.shape[1], _p(t), int(swap_rb))
+        return out
+
+    def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = as_image(img)
+        out = np.empty(src.shape, dtype=np.uint8)
+        t = np.ascontiguousarray(table, dtype=np.uint8)
+        n = src.shape[0] * src.shape[1]
+        self._loops.encode_u8(_p(src), _p(out), n, _p(t), len(t), int(swap_rb))
         return out

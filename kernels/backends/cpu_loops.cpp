@@ -111,19 +111,39 @@ void dehaze(float* __restrict img, long h, long w, long y0, const float* __restr
     }
 }
 
-void sharpen(float* __restrict img, const float* __restrict Yb, long h, long w, const float* __restrict P) {
+void sharpen(float* __restrict img, const float* __restrict Yb, long h, long w, long yb_offset,
+             long yb_h, const float* __restrict P) {
 #pragma omp parallel for schedule(static)
     for (long y = 0; y < h; ++y) {
         float* row = img + y * w * 3;
 #pragma omp simd
         for (long x = 0; x < w; ++x)
-            sharpen_px(row[3 * x], row[3 * x + 1], row[3 * x + 2], Yb, (int)h, (int)w, (int)x, (int)y, P);
+            sharpen_px(row[3 * x], row[3 * x + 1], row[3 * x + 2], Yb, (int)yb_h, (int)w, (int)x,
+                       (int)(y + yb_offset), P);
     }
 }
 
 void luma_plane(const float* __restrict img, float* __restrict out, long n) {
 #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < n; ++i) out[i] = k_luma(img[3 * i], img[3 * i + 1], img[3 * i + 2]);
+}
+
+}  // extern "C"
+
+#include "transfer.cu"
+
+extern "C" {
+
+void decode_u8(const unsigned char* __restrict src, float* __restrict dst, long n,
+               const float* __restrict table, int swap) {
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; ++i) decode_u8_px(src + 3 * i, table, swap, dst + 3 * i);
+}
+
+void encode_u8(const float* __restrict src, unsigned char* __restrict dst, long n,
+               const unsigned char* __restrict table, int size, int swap) {
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < n; ++i) encode_u8_px(src + 3 * i, table, size, swap, dst + 3 * i);
 }
 
 }  // extern "C"

@@ -24,7 +24,9 @@ from kernels.backends.fused import fused_source
 from kernels.ops import sampling
 from kernels.ops.stage import PixelStage
 
-NEIGHBOURHOOD = ["convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply"]
+NEIGHBOURHOOD = [
+    "convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply", "transfer",
+]  # fmt: skip
 BLOCK = (32, 8, 1)
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
 
@@ -242,46 +244,81 @@ class CudaBackend(Backend):
         )
         return np.asarray(dst.get())
 
-    def _in_place(self, kernel: str, rgb: np.ndarray, *args: Any) -> np.ndarray:
+    def _apply(self, kernel: str, rgb: np.ndarray, inplace: bool, *args: Any) -> np.ndarray:
         img = self._up(np.asarray(rgb, dtype=np.float32))
         h, w = rgb.shape[:2]
         self._mod.get_function(kernel)(
             img, np.int32(h), np.int32(w), *args, block=BLOCK, grid=_grid(w, h)
         )
-        return np.asarray(img.get())
+        out = np.asarray(img.get())
+        if inplace:
+            rgb[...] = out
+            return rgb
+        return out
 
     def local_contrast(
-        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        return self._in_place(
-            "local_contrast_kernel",
-            rgb,
-            np.int32(y0),
-            self._up(coefficients.astype(np.float32)),
-            self._up(params.astype(np.float32)),
-        )
+        return self._apply(
+            "local_contrast_kernel", rgb, inplace, np.int32(y0),
+            self._up(coefficients.astype(np.float32)), self._up(params.astype(np.float32)),
+        )  # fmt: skip
 
     def dehaze(
-        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        return self._in_place(
-            "dehaze_kernel",
-            rgb,
-            np.int32(y0),
-            self._up(transmission.astype(np.float32)),
-            self._up(params.astype(np.float32)),
-        )
+        return self._apply(
+            "dehaze_kernel", rgb, inplace, np.int32(y0),
+            self._up(transmission.astype(np.float32)), self._up(params.astype(np.float32)),
+        )  # fmt: skip
 
-    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
         img = self._up(np.asarray(rgb, dtype=np.float32))
         h, w = rgb.shape[:2]
         self._mod.get_function("sharpen_kernel")(
-            img,
-            self._up(blurred_luma.astype(np.float32)),
-            np.int32(h),
-            np.int32(w),
-            self._up(params.astype(np.float32)),
-            block=BLOCK,
-            grid=_grid(w, h),
-        )
-        return np.asarray(img.get())
+            img, self._up(blurred_luma.astype(np.float32)), np.int32(h), np.int32(w),
+            np.int32(row_offset), np.int32(blurred_luma.shape[0]),
+            self._up(params.astype(np.float32)), block=BLOCK, grid=_grid(w, h),
+        )  # fmt: skip
+        out = np.asarray(img.get())
+        if inplace:
+            rgb[...] = out
+            return rgb
+        return out
+
+    def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = self._up(np.ascontiguousarray(img8, dtype=np.uint8))
+        n = img8.shape[0] * img8.shape[1]
+        dst = self._empty(img8.shape)
+        self._mod.get_function("decode_u8_kernel")(
+            src, dst, np.int64(n), self._up(table.astype(np.float32)), np.int32(swap_rb),
+            block=(256, 1, 1), grid=((n + 255) // 256, 1, 1),
+        )  # fmt: skip
+        return np.asarray(dst.get())
+
+    def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = self._up(as_image(img))
+        n = img.shape[0] * img.shape[1]
+        dst = self._empty(img.shape, np.uint8)
+        self._mod.get_function("encode_u8_kernel")(
+            src, dst, np.int64(n), self._up(table.astype(np.uint8)), np.int32(len(table)),
+            np.int32(swap_rb), block=(256, 1, 1), grid=((n + 255) // 256, 1, 1),
+        )  # fmt: skip
+        return np.asarray(dst.get())

@@ -109,14 +109,41 @@ class NumpyBackend(Backend):
         return luma(rgb)
 
     def local_contrast(
-        self, rgb: np.ndarray, y0: int, coefficients: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        return local_contrast.local_contrast_reference(rgb, y0, coefficients, params)
+        out = local_contrast.local_contrast_reference(rgb, y0, coefficients, params)
+        return _store(rgb, out, inplace)
 
     def dehaze(
-        self, rgb: np.ndarray, y0: int, transmission: np.ndarray, params: np.ndarray
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
     ) -> np.ndarray:
-        return local_contrast.dehaze_reference(rgb, y0, transmission, params)
+        out = local_contrast.dehaze_reference(rgb, y0, transmission, params)
+        return _store(rgb, out, inplace)
 
-    def sharpen(self, rgb: np.ndarray, blurred_luma: np.ndarray, params: np.ndarray) -> np.ndarray:
-        return sharpen.apply_reference(rgb, blurred_luma, params)
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        out = sharpen.apply_reference(rgb, blurred_luma, params, row_offset)
+        return _store(rgb, out, inplace)
+
+
+def _store(rgb: np.ndarray, out: np.ndarray, inplace: bool) -> np.ndarray:
+    if not inplace:
+        return out
+    rgb[...] = out
+    return rgb

@@ -47,7 +47,8 @@ __device__ void dehaze_px(float& r, float& g, float& b, float x, float y,
 
 // Unsharp mask on luminance, masked by edges: D = Y - blur(Y), softly thresholded by `detail`,
 // weighted by the blurred-luminance gradient (masking), added equally to R, G, B.
-// Yb: blurred luminance plane (h x w); P: k, threshold, mask low, mask high.
+// Yb: blurred luminance plane (h x w) and y the pixel's row in it (the image band may start
+// lower, so the gradient sees real neighbours); P: k, threshold, mask low, mask high.
 __device__ void sharpen_px(float& r, float& g, float& b, const float* __restrict__ Yb, int h, int w,
                            int x, int y, const float* __restrict__ P) {
     float Y = k_luma(r, g, b);
@@ -88,10 +89,10 @@ extern "C" __global__ void dehaze_kernel(float* __restrict__ img, int h, int w, 
     dehaze_px(q[0], q[1], q[2], (float)x, (float)(y + y0), G, P);
 }
 extern "C" __global__ void sharpen_kernel(float* __restrict__ img, const float* __restrict__ Yb, int h,
-                                          int w, const float* __restrict__ P) {
+                                          int w, int yb_offset, int yb_h, const float* __restrict__ P) {
     int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
     float* q = img + ((long)y * w + x) * 3;
-    sharpen_px(q[0], q[1], q[2], Yb, h, w, x, y, P);
+    sharpen_px(q[0], q[1], q[2], Yb, yb_h, w, x, y + yb_offset, P);
 }
 #endif

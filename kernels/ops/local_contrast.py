@@ -65,10 +65,16 @@ class LocalContrast:
             self._grids.append((ab, p))
 
     def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
-        out = band
-        for ab, p in self._grids:
-            out = backend.local_contrast(out, y0, ab, p)
+        out = band.copy()
+        self.apply(backend, out, None, 0, y0)
         return out
+
+    def aux(self, backend: Backend, band: np.ndarray, y0: int) -> None:
+        return None  # the grids are global
+
+    def apply(self, backend: Backend, core: np.ndarray, aux: None, offset: int, y0: int) -> None:
+        for ab, p in self._grids:
+            backend.local_contrast(core, y0, ab, p, inplace=True)
 
 
 def local_contrast_reference(rgb: np.ndarray, y0: int, ab: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -112,9 +118,17 @@ class Dehaze:
         self._params = np.array([gh, gw, w / gw, h / gh, *airlight, DEHAZE_FLOOR], dtype=np.float32)
 
     def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
+        out = band.copy()
+        self.apply(backend, out, None, 0, y0)
+        return out
+
+    def aux(self, backend: Backend, band: np.ndarray, y0: int) -> None:
+        return None  # the grid is global
+
+    def apply(self, backend: Backend, core: np.ndarray, aux: None, offset: int, y0: int) -> None:
         if self._grid is None or self._params is None:
-            raise RuntimeError("Dehaze.prepare() must run before Dehaze.run()")
-        return backend.dehaze(band, y0, self._grid, self._params)
+            raise RuntimeError("Dehaze.prepare() must run before Dehaze.apply()")
+        backend.dehaze(core, y0, self._grid, self._params, inplace=True)
 
 
 def dehaze_reference(rgb: np.ndarray, y0: int, t_grid: np.ndarray, p: np.ndarray) -> np.ndarray:

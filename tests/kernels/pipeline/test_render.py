@@ -124,3 +124,41 @@ def test_the_best_backend_here_is_the_cpu_build_and_it_is_logged(
 def test_an_unknown_backend_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown backend"):
         get_backend("opencl")
+
+
+def test_rendering_in_place_equals_rendering_into_a_new_buffer(photo: np.ndarray) -> None:
+    settings = BUSY.model_copy(update={"geometry": Geometry(), "lens": Lens()})  # keeps the size
+    expected = render(photo, settings, backend="cpu")
+    work = photo.copy()
+    out = render(work, settings, backend="cpu", out=work)
+    assert out is work
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_streamed_8bit_job_equals_decode_render_encode(cpu: CpuBackend) -> None:
+    from kernels.ops import transfer
+    from kernels.pipeline import can_stream
+    from kernels.render import render_u8
+
+    img8 = (np.random.default_rng(2).random((70, 90, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(
+        white_balance=WhiteBalance(temperature=5000),
+        light=Light(exposure=0.3, contrast=30),
+        presence=Presence(vibrance=20),
+        detail=Detail(
+            sharpening=Sharpening(amount=80), noise_reduction=NoiseReduction(luminance=30)
+        ),
+        effects=Effects(vignette=Vignette(amount=-30), grain=Grain(amount=20)),
+    )
+    assert can_stream(settings, None)
+    linear = cpu.decode_u8(img8, transfer.srgb_decode_table())
+    expected = cpu.encode_u8(render(linear, settings, backend=cpu), transfer.srgb_encode_table())
+    np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu), expected)
+
+
+def test_recipes_with_whole_image_stages_do_not_stream() -> None:
+    from kernels.pipeline import can_stream
+
+    assert not can_stream(DevelopSettings(presence=Presence(clarity=10)), None)
+    assert not can_stream(DevelopSettings(geometry=Geometry(angle=1)), None)
+    assert not can_stream(DevelopSettings(), 512)
