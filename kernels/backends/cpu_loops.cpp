@@ -9,14 +9,32 @@
 
 extern "C" {
 
-// Vertical pass: every element of row y gathers along its column (contiguous loads per tap).
+// Convolution loops. On the host the interior runs taps-outer, pixels-inner: each tap is one
+// contiguous, vectorised multiply-add over the row, summed in the same order as convolve_px.
+// Rows and pixels within r of a border use the device gather (convolve_px) itself.
+static inline void convolve_row_interior(const float* __restrict s, float* __restrict d, long lo,
+                                         long hi, long step, const float* __restrict k, int r) {
+#pragma omp simd
+    for (long e = lo; e < hi; ++e) d[e] = 0.0f;
+    for (int j = 0; j <= 2 * r; ++j) {
+        const float kj = k[j];
+        const float* __restrict sp = s + (long)(j - r) * step;
+#pragma omp simd
+        for (long e = lo; e < hi; ++e) d[e] += kj * sp[e];
+    }
+}
+
+// Vertical pass: every element of row y gathers along its column.
 void convolve_v(const float* __restrict src, float* __restrict dst, long h, long rowlen,
                 const float* __restrict k, int r) {
 #pragma omp parallel for schedule(static)
     for (long y = 0; y < h; ++y) {
         float* d = dst + y * rowlen;
-#pragma omp simd
-        for (long e = 0; e < rowlen; ++e) d[e] = convolve_px(src + e, (int)h, rowlen, (int)y, k, r);
+        if (y - r >= 0 && y + r < h) {
+            convolve_row_interior(src + y * rowlen, d, 0, rowlen, rowlen, k, r);
+        } else {
+            for (long e = 0; e < rowlen; ++e) d[e] = convolve_px(src + e, (int)h, rowlen, (int)y, k, r);
+        }
     }
 }
 
@@ -27,9 +45,11 @@ void convolve_h(const float* __restrict src, float* __restrict dst, long h, long
     for (long y = 0; y < h; ++y) {
         const float* s = src + y * w * c;
         float* d = dst + y * w * c;
+        long lo = r < w ? r : w, hi = w - r > lo ? w - r : lo;
+        convolve_row_interior(s, d, lo * c, hi * c, c, k, r);
         for (int ch = 0; ch < c; ++ch) {
-#pragma omp simd
-            for (long x = 0; x < w; ++x) d[x * c + ch] = convolve_px(s + ch, (int)w, c, (int)x, k, r);
+            for (long x = 0; x < lo; ++x) d[x * c + ch] = convolve_px(s + ch, (int)w, c, (int)x, k, r);
+            for (long x = hi; x < w; ++x) d[x * c + ch] = convolve_px(s + ch, (int)w, c, (int)x, k, r);
         }
     }
 }
@@ -47,17 +67,32 @@ void min_filter(const float* __restrict src, float* __restrict tmp, float* __res
 
 void bilateral(const float* __restrict src, float* __restrict dst, long h, long w,
                const float* __restrict P) {
+    const int r = (int)P[0];
 #pragma omp parallel for schedule(dynamic, 8)
-    for (long y = 0; y < h; ++y)
-        for (long x = 0; x < w; ++x) bilateral_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3);
+    for (long y = 0; y < h; ++y) {
+        if (r == 3) {  // the pipeline's radius: a constant window unrolls and vectorises
+#pragma omp simd
+            for (long x = 0; x < w; ++x)
+                bilateral_r_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3, 3);
+        } else {
+            for (long x = 0; x < w; ++x) bilateral_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3);
+        }
+    }
 }
 
 void warp(const float* __restrict src, float* __restrict dst, long h, long w, int c, long out_h,
           long out_w, long y0, const float* __restrict P) {
 #pragma omp parallel for schedule(dynamic, 8)
-    for (long y = 0; y < out_h; ++y)
-        for (long x = 0; x < out_w; ++x)
-            warp_px(src, (int)h, (int)w, c, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * c);
+    for (long y = 0; y < out_h; ++y) {
+        if (c == 3) {  // a constant channel count lets the compiler unroll and vectorise (gathers)
+#pragma omp simd
+            for (long x = 0; x < out_w; ++x)
+                warp_px(src, (int)h, (int)w, 3, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * 3);
+        } else {
+            for (long x = 0; x < out_w; ++x)
+                warp_px(src, (int)h, (int)w, c, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * c);
+        }
+    }
 }
 
 void resize_v(const float* __restrict src, float* __restrict dst, long h, long rowlen, long n_out,

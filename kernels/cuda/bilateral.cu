@@ -4,14 +4,15 @@
 // P: radius, 1/(2 sigma_s^2), 1/(2 sigma_luma^2), 1/(2 sigma_chroma^2) (0 when off).
 #include "common.cuh"
 
-__device__ void bilateral_px(const float* __restrict__ src, int h, int w, int x, int y,
-                             const float* __restrict__ P, float* __restrict__ out) {
-    int r = (int)P[0];
+__device__ void bilateral_r_px(const float* __restrict__ src, int h, int w, int x, int y,
+                               const float* __restrict__ P, float* __restrict__ out, int r) {
     const float* c0 = src + ((long)y * w + x) * 3;
     float y0 = k_luma(c0[0], c0[1], c0[2]);
     float al = 0.0f, wl = 0.0f, acr = 0.0f, acg = 0.0f, acb = 0.0f, wc = 0.0f;
+    K_UNROLL
     for (int dy = -r; dy <= r; ++dy) {
         int yy = y + dy; yy = yy < 0 ? 0 : (yy >= h ? h - 1 : yy);
+        K_UNROLL
         for (int dx = -r; dx <= r; ++dx) {
             int xx = x + dx; xx = xx < 0 ? 0 : (xx >= w ? w - 1 : xx);
             const float* q = src + ((long)yy * w + xx) * 3;
@@ -31,6 +32,11 @@ __device__ void bilateral_px(const float* __restrict__ src, int h, int w, int x,
     float cg = P[3] > 0.0f ? acg / wc : c0[1] - y0;
     float cb = P[3] > 0.0f ? acb / wc : c0[2] - y0;
     out[0] = ly + cr; out[1] = ly + cg; out[2] = ly + cb;
+}
+
+__device__ void bilateral_px(const float* __restrict__ src, int h, int w, int x, int y,
+                             const float* __restrict__ P, float* __restrict__ out) {
+    bilateral_r_px(src, h, w, x, y, P, out, (int)P[0]);
 }
 
 #ifdef __CUDACC__

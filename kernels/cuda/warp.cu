@@ -19,10 +19,12 @@ __device__ float warp_sample(const float* __restrict__ src, int h, int w, int c,
     warp_cr(sx - (float)ix, wx);
     warp_cr(sy - (float)iy, wy);
     float acc = 0.0f;
+    K_UNROLL
     for (int j = 0; j < 4; ++j) {
         int yy = iy + j - 1; yy = yy < 0 ? 0 : (yy >= h ? h - 1 : yy);
         const float* row = src + (long)yy * w * c;
         float racc = 0.0f;
+        K_UNROLL
         for (int i = 0; i < 4; ++i) {
             int xx = ix + i - 1; xx = xx < 0 ? 0 : (xx >= w ? w - 1 : xx);
             racc += wx[i] * row[(long)xx * c + ch];
