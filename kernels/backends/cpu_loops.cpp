@@ -112,9 +112,25 @@ void resize_h(const float* __restrict src, float* __restrict dst, long h, long w
     for (long y = 0; y < h; ++y) {
         const float* s = src + y * w * c;
         float* d = dst + y * n_out * c;
-        for (long x = 0; x < n_out; ++x)
-            for (int ch = 0; ch < c; ++ch)
-                d[x * c + ch] = resize_px(s + ch, (int)w, c, starts[x], wts + x * taps, taps);
+        if (c != 3) {
+            for (long x = 0; x < n_out; ++x)
+                for (int ch = 0; ch < c; ++ch)
+                    d[x * c + ch] = resize_px(s + ch, (int)w, c, starts[x], wts + x * taps, taps);
+            continue;
+        }
+        // RGB: taps outer, output pixels inner (vector gathers), summed in resize_px's order.
+        for (long x = 0; x < n_out * 3; ++x) d[x] = 0.0f;
+        for (int t = 0; t < taps; ++t) {
+#pragma omp simd
+            for (long x = 0; x < n_out; ++x) {
+                int i = starts[x] + t;
+                i = i >= w ? (int)w - 1 : i;
+                const float wt = wts[x * taps + t];
+                d[x * 3] += wt * s[(long)i * 3];
+                d[x * 3 + 1] += wt * s[(long)i * 3 + 1];
+                d[x * 3 + 2] += wt * s[(long)i * 3 + 2];
+            }
+        }
     }
 }
 
