@@ -1,0 +1,115 @@
+"""The primitives every backend provides. Operations and the pipeline are written once on top
+of these; the NumPy backend defines their meaning, the CPU and CUDA backends run the same CUDA
+sources fast."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from kernels.ops.stage import PixelStage
+
+
+class Backend(ABC):
+    name: str
+
+    @abstractmethod
+    def pixel_stages(
+        self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
+    ) -> np.ndarray:
+        """Run per-pixel stages fused in one pass. (x0, y0): global position of rgb[0, 0]."""
+
+    def pixel_stages_into(
+        self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
+    ) -> None:
+        """Like pixel_stages, writing into `out` (which may be `src`)."""
+        out[...] = self.pixel_stages(src, stages, x0, y0)
+
+    @abstractmethod
+    def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
+        """Separable convolution of HxWxC float32 with odd kernels, mirrored (reflect-101)
+        borders, like OpenCV's default."""
+
+    @abstractmethod
+    def min_filter(self, img: np.ndarray, radius: int) -> np.ndarray:
+        """Separable minimum (erosion) of an HxW image over a (2r+1)^2 square, clamped borders."""
+
+    @abstractmethod
+    def bilateral(
+        self, img: np.ndarray, radius: int, sigma_s: float, sigma_luma: float, sigma_chroma: float
+    ) -> np.ndarray:
+        """Joint bilateral on luminance / chroma of HxWx3: range weights from luminance; luma
+        uses sigma_luma, chroma sigma_chroma (0 leaves that part as is)."""
+
+    @abstractmethod
+    def warp(
+        self, img: np.ndarray, params: np.ndarray, out_h: int, out_w: int, y0: int = 0
+    ) -> np.ndarray:
+        """Output rows y0..y0+out_h of the geometry warp (`kernels.ops.geometry`): each output
+        pixel maps to a source position per channel, sampled bicubic (Catmull-Rom), clamped."""
+
+    @abstractmethod
+    def resize_axis(self, img: np.ndarray, size: int, axis: int) -> np.ndarray:
+        """Lanczos-3 along one axis (0 rows, 1 columns), antialiased when shrinking, with
+        Pillow's window (truncated at the borders and renormalised)."""
+
+    # Full-resolution apply steps of the detail operations (kernels/cuda/detail_apply.cu).
+    @abstractmethod
+    def luma(self, rgb: np.ndarray) -> np.ndarray:
+        """HxW luminance plane."""
+
+    # `inplace`: write into rgb (a row-contiguous band of the working image) and return it.
+    @abstractmethod
+    def local_contrast(
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        """Texture/clarity apply (`kernels.ops.local_contrast`); y0: global row of rgb[0]."""
+
+    @abstractmethod
+    def dehaze(
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        """Dehaze apply (`kernels.ops.local_contrast.Dehaze`)."""
+
+    @abstractmethod
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        """Unsharp-mask apply (`kernels.ops.sharpen`); rgb row y is blurred_luma row
+        y + row_offset (the luma band carries the halo)."""
+
+    # The 8-bit ends of a job (tables from `kernels.ops.transfer`); NumPy unless overridden.
+    def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        """HxWx3 uint8 -> float32 through a 256-entry table (swap_rb: BGR in)."""
+        from kernels.ops import transfer
+
+        return transfer.decode_reference(img8, table, swap_rb)
+
+    def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        """HxWx3 float in [0, 1] -> uint8 through an n-entry table (swap_rb: BGR out)."""
+        from kernels.ops import transfer
+
+        return transfer.encode_reference(img, table, swap_rb)
+
+
+def as_image(img: np.ndarray) -> np.ndarray:
+    """C-contiguous float32 with a channel axis."""
+    img = np.ascontiguousarray(img, dtype=np.float32)
+    return img[..., None] if img.ndim == 2 else img

@@ -1,0 +1,233 @@
+"""The CPU backend: the CUDA sources compiled for the host (see cpu_build), called via ctypes.
+
+Per-pixel chains get a generated fused kernel per distinct list of stages (cached on disk and in
+memory); neighbourhood kernels live in one library built from cpu_loops.cpp."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kernels.backends import cpu_build
+from kernels.backends.base import Backend, as_image
+from kernels.backends.fused import fused_source
+from kernels.ops import sampling
+from kernels.ops.stage import PixelStage
+
+LOOPS_SOURCE = Path(__file__).with_name("cpu_loops.cpp")
+
+_ptr = ctypes.c_void_p
+_long = ctypes.c_long
+_int = ctypes.c_int
+
+
+def _p(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+def _rows_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """A float32 HxWx3 array whose pixels are contiguous within a row (views of tiles are
+    fine), and its row stride in floats."""
+    if rgb.dtype != np.float32 or rgb.strides[2] != 4 or rgb.strides[1] != 12:
+        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    return rgb, rgb.strides[0] // 4
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+
+    def __init__(self) -> None:
+        self._fused: dict[tuple[str, ...], Any] = {}
+        self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
+        self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
+        self._loops.convolve_h.argtypes = [_ptr, _ptr, _long, _long, _int, _ptr, _int]
+        self._loops.min_filter.argtypes = [_ptr, _ptr, _ptr, _long, _long, _int]
+        self._loops.bilateral.argtypes = [_ptr, _ptr, _long, _long, _ptr]
+        self._loops.warp.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _long, _long, _ptr]
+        self._loops.resize_v.argtypes = [_ptr, _ptr, _long, _long, _long, _ptr, _ptr, _int]
+        self._loops.resize_h.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _ptr, _ptr, _int]
+        self._loops.local_contrast.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
+        self._loops.dehaze.argtypes = [_ptr, _long, _long, _long, _ptr, _ptr]
+        self._loops.sharpen.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _ptr]
+        self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
+        self._loops.decode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int]
+        self._loops.encode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int, _int]
+
+    def fused_kernel(self, kernels: Sequence[str]) -> Any:
+        # Memoised per stage list: hashing the sources costs ~1 ms, a band pass far less.
+        key = tuple(kernels)
+        fn = self._fused.get(key)
+        if fn is None:
+            fn = cpu_build.load(fused_source(kernels, "cpu"), "fused").fused
+            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr]
+            self._fused[key] = fn
+        return fn
+
+    def pixel_stages(
+        self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
+    ) -> np.ndarray:
+        src, stride = _rows_view(rgb)
+        h, w = src.shape[:2]
+        out = np.empty((h, w, 3), dtype=np.float32)
+        if not stages:
+            np.copyto(out, src)
+            return out
+        self.run_fused(src, stride, out, stages, x0, y0)
+        return out
+
+    def pixel_stages_into(
+        self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
+    ) -> None:
+        if out.strides[1:] != (12, 4) or out.dtype != np.float32:
+            super().pixel_stages_into(src, out, stages, x0, y0)
+            return
+        source, stride = _rows_view(src)
+        self.run_fused(source, stride, out, stages, x0, y0)
+
+    def run_fused(
+        self,
+        src: np.ndarray,
+        src_stride: int,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+    ) -> None:
+        """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself)."""
+        fn = self.fused_kernel([s.kernel for s in stages])
+        params = np.concatenate([s.params for s in stages]).astype(np.float32)
+        offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
+        h, w = src.shape[:2]
+        fn(_p(src), _p(out), h, w, src_stride, out.strides[0] // 4, x0, y0, _p(params), _p(offsets))
+
+    def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
+        img = as_image(img)
+        h, w, c = img.shape
+        kx = np.ascontiguousarray(kx, dtype=np.float32)
+        ky = np.ascontiguousarray(ky, dtype=np.float32)
+        tmp = np.empty_like(img)
+        out = np.empty_like(img)
+        self._loops.convolve_h(_p(img), _p(tmp), h, w, c, _p(kx), len(kx) // 2)
+        self._loops.convolve_v(_p(tmp), _p(out), h, w * c, _p(ky), len(ky) // 2)
+        return out
+
+    def min_filter(self, img: np.ndarray, radius: int) -> np.ndarray:
+        img = np.ascontiguousarray(img, dtype=np.float32)
+        tmp, out = np.empty_like(img), np.empty_like(img)
+        self._loops.min_filter(_p(img), _p(tmp), _p(out), img.shape[0], img.shape[1], radius)
+        return out
+
+    def bilateral(
+        self, img: np.ndarray, radius: int, sigma_s: float, sigma_luma: float, sigma_chroma: float
+    ) -> np.ndarray:
+        img = as_image(img)
+        out = np.empty_like(img)
+        p = np.array(
+            [
+                radius,
+                1 / (2 * sigma_s**2),
+                1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
+                1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0,
+            ],
+            dtype=np.float32,
+        )
+        self._loops.bilateral(_p(img), _p(out), img.shape[0], img.shape[1], _p(p))
+        return out
+
+    def warp(
+        self, img: np.ndarray, params: np.ndarray, out_h: int, out_w: int, y0: int = 0
+    ) -> np.ndarray:
+        img = as_image(img)
+        h, w, c = img.shape
+        out = np.empty((out_h, out_w, c), dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.warp(_p(img), _p(out), h, w, c, out_h, out_w, y0, _p(p))
+        return out
+
+    def resize_axis(self, img: np.ndarray, size: int, axis: int) -> np.ndarray:
+        img = as_image(img)
+        h, w, c = img.shape
+        starts, weights = sampling.lanczos_weights(img.shape[axis], size)
+        taps = weights.shape[1]
+        if axis == 0:
+            out = np.empty((size, w, c), dtype=np.float32)
+            self._loops.resize_v(_p(img), _p(out), h, w * c, size, _p(starts), _p(weights), taps)
+        else:
+            out = np.empty((h, size, c), dtype=np.float32)
+            self._loops.resize_h(_p(img), _p(out), h, w, c, size, _p(starts), _p(weights), taps)
+        return out
+
+    def luma(self, rgb: np.ndarray) -> np.ndarray:
+        rgb = as_image(rgb)
+        out = np.empty(rgb.shape[:2], dtype=np.float32)
+        self._loops.luma_plane(_p(rgb), _p(out), out.size)
+        return out
+
+    def _target(self, rgb: np.ndarray, inplace: bool) -> np.ndarray:
+        if inplace:
+            if not (rgb.flags.c_contiguous and rgb.dtype == np.float32):
+                raise ValueError("in-place apply needs a C-contiguous float32 band")
+            return rgb
+        return np.array(rgb, dtype=np.float32, order="C", copy=True)
+
+    def local_contrast(
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        coefficients: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        out = self._target(rgb, inplace)
+        g = np.ascontiguousarray(coefficients, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.local_contrast(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
+        return out
+
+    def dehaze(
+        self,
+        rgb: np.ndarray,
+        y0: int,
+        transmission: np.ndarray,
+        params: np.ndarray,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        out = self._target(rgb, inplace)
+        g = np.ascontiguousarray(transmission, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        self._loops.dehaze(_p(out), out.shape[0], out.shape[1], y0, _p(g), _p(p))
+        return out
+
+    def sharpen(
+        self,
+        rgb: np.ndarray,
+        blurred_luma: np.ndarray,
+        params: np.ndarray,
+        row_offset: int = 0,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        out = self._target(rgb, inplace)
+        yb = np.ascontiguousarray(blurred_luma, dtype=np.float32)
+        p = np.ascontiguousarray(params, dtype=np.float32)
+        h, w = out.shape[:2]
+        self._loops.sharpen(_p(out), _p(yb), h, w, row_offset, yb.shape[0], _p(p))
+        return out
+
+    def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = np.ascontiguousarray(img8, dtype=np.uint8)
+        out = np.empty(src.shape, dtype=np.float32)
+        t = np.ascontiguousarray(table, dtype=np.float32)
+        self._loops.decode_u8(_p(src), _p(out), src.shape[0] * src.shape[1], _p(t), int(swap_rb))
+        return out
+
+    def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
+        src = as_image(img)
+        out = np.empty(src.shape, dtype=np.uint8)
+        t = np.ascontiguousarray(table, dtype=np.uint8)
+        n = src.shape[0] * src.shape[1]
+        self._loops.encode_u8(_p(src), _p(out), n, _p(t), len(t), int(swap_rb))
+        return out

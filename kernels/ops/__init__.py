@@ -1,0 +1,1 @@
+"""Develop operations: parameter packing for the CUDA sources and the NumPy references."""

@@ -1,0 +1,74 @@
+"""HSL colour mixer: eight hue bands whose weights are smoothstep hats between neighbouring
+centres, so they sum to one and have no hard edges. Shifts are scaled by the pixel's HSV
+saturation (greys stay grey). Hue +-100 = +-30 degrees, saturation +-100 = x0..x2 chroma,
+luminance +-100 = +-1 stop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.ops.stage import PixelStage, luma
+from kernels.params import HSL, HSL_BANDS
+
+CENTRES = np.array([0.0, 30.0, 60.0, 120.0, 180.0, 240.0, 270.0, 300.0])
+HUE_RANGE_DEG = 30.0
+
+
+def band_table(hsl: HSL) -> np.ndarray:
+    """(8, 6): centre, 1 / width to the previous band, 1 / width to the next, dh, ds, dl
+    (reciprocals: the kernel multiplies instead of dividing eight times a pixel)."""
+    rows = []
+    for i, name in enumerate(HSL_BANDS):
+        band = getattr(hsl, name)
+        prev = (CENTRES[i] - CENTRES[i - 1]) % 360
+        nxt = (CENTRES[(i + 1) % 8] - CENTRES[i]) % 360
+        rows.append(
+            [
+                CENTRES[i],
+                1.0 / prev,
+                1.0 / nxt,
+                band.hue / 100 * HUE_RANGE_DEG,
+                band.saturation / 100,
+                band.luminance / 100,
+            ]
+        )
+    return np.array(rows, dtype=np.float32)
+
+
+def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """(..., 8) weights of each band at `hue` degrees."""
+    d = (hue[..., None] - table[:, 0] + 180.0) % 360.0 - 180.0
+    d = np.where(d == -180.0, 180.0, d)
+    t = np.minimum(np.where(d >= 0, d * table[:, 2], -d * table[:, 1]), 1.0)
+    return 1.0 - t * t * (3.0 - 2.0 * t)
+
+
+def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    table = p.reshape(8, 6).astype(np.float64)
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    mx = np.maximum(r, np.maximum(g, b))
+    mn = np.minimum(r, np.minimum(g, b))
+    c = mx - mn
+    active = (mx > 1e-8) & (c > 1e-7 * mx)
+    cs = np.where(active, c, 1.0)
+    h6 = np.where(mx == r, (g - b) / cs, np.where(mx == g, (b - r) / cs + 2.0, (r - g) / cs + 4.0))
+    hue = np.mod(h6, 6.0) * 60.0
+    sat = np.clip(c / np.where(active, mx, 1.0), 0.0, 1.0)
+    w = band_weights(hue, table)
+    dh, ds, dl = w @ table[:, 3], w @ table[:, 4], w @ table[:, 5]
+    h62 = np.mod(hue + dh * sat, 360.0) / 60.0
+
+    def channel(n: float) -> np.ndarray:
+        k = np.mod(n + h62, 6.0)
+        return mx - c * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+
+    out = np.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
+    y = luma(out.astype(np.float32)).astype(np.float64)[..., None]
+    out = (y + (out - y) * (1.0 + ds * sat)[..., None]) * np.exp2(dl * sat)[..., None]
+    return np.where(active[..., None], out, rgb).astype(np.float32)
+
+
+def stage(hsl: HSL) -> PixelStage | None:
+    if hsl.is_identity():
+        return None
+    return PixelStage("hsl", band_table(hsl).ravel(), reference)

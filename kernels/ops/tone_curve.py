@@ -1,0 +1,90 @@
+"""Tone curve: parametric regions then point curves, baked to three per-channel LUTs.
+
+Curves live in a gamma-2.2 encoding of scene-linear values ("display-referred 0..1" as the
+recipe says). The composite is baked to linear-in, linear-out tables sampled at v = u^2 and
+interpolated in u = sqrt(v) (the kernel needs no power function); above 1 the curve's end gain
+continues, zero and negatives pass through. Point curves use
+the monotone cubic of Fritsch and Carlson (scipy's PCHIP), so monotone points give a monotone
+curve. The composite is point_luma(parametric(x)) followed by the channel's own curve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from kernels.ops.stage import PixelStage, safe_pow
+from kernels.params import CurvePoint, ToneCurve
+
+LUT_SIZE = 4096
+PARAMETRIC_STRENGTH = 0.15  # a region slider at +-100 moves its centre by this much
+
+
+def _bump(x: np.ndarray, lo: float, centre: float, hi: float) -> np.ndarray:
+    """A smooth bump that is 1 at `centre` and 0 outside (lo, hi)."""
+    left = np.clip((x - lo) / max(centre - lo, 1e-6), 0, 1)
+    right = np.clip((hi - x) / max(hi - centre, 1e-6), 0, 1)
+    t = np.minimum(left, right)
+    return t * t * (3 - 2 * t)
+
+
+def parametric(curve: ToneCurve, x: np.ndarray) -> np.ndarray:
+    s1, s2, s3 = curve.shadow_split / 100, curve.midtone_split / 100, curve.highlight_split / 100
+    regions = [
+        (curve.shadows, 0.0, s1 / 2, s2),
+        (curve.darks, 0.0, (s1 + s2) / 2, s3),
+        (curve.lights, s1, (s2 + s3) / 2, 1.0),
+        (curve.highlights, s2, (s3 + 1) / 2, 1.0),
+    ]
+    y = x.copy()
+    for amount, lo, centre, hi in regions:
+        y += amount / 100 * PARAMETRIC_STRENGTH * _bump(x, lo, centre, hi)
+    # Strong opposite sliders could fold the curve: keep it monotone and in range.
+    return np.maximum.accumulate(np.clip(y, 0.0, 1.0))
+
+
+def point_curve(points: list[CurvePoint], x: np.ndarray) -> np.ndarray:
+    if not points:
+        return x
+    px = np.array([p[0] for p in points])
+    py = np.array([p[1] for p in points])
+    inside = PchipInterpolator(px, py, extrapolate=False)(np.clip(x, px[0], px[-1]))
+    # Flat beyond the end points, as every editor draws it.
+    return np.clip(np.where(x < px[0], py[0], np.where(x > px[-1], py[-1], inside)), 0.0, 1.0)
+
+
+def bake(curve: ToneCurve, x: np.ndarray | None = None) -> np.ndarray:
+    """(3, len(x)) float64: the composite curve for R, G, B on encoded values x (sorted)."""
+    x = np.linspace(0.0, 1.0, LUT_SIZE) if x is None else x
+    base = point_curve(curve.luma, parametric(curve, x))
+    return np.stack([point_curve(pts, base) for pts in (curve.red, curve.green, curve.blue)])
+
+
+def linear_tables(curve: ToneCurve, size: int = LUT_SIZE) -> np.ndarray:
+    """(3, size): linear output for linear input v = (i / (size - 1))^2, the kernel's table."""
+    u = np.linspace(0.0, 1.0, size)
+    return safe_pow(bake(curve, safe_pow(u * u, 1 / 2.2)), 2.2)
+
+
+def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    n = int(p[0])
+    tables = p[1:].reshape(3, n).astype(np.float64)
+    grid = np.linspace(0.0, 1.0, n)
+    out = np.empty_like(rgb)
+    for c in range(3):
+        v = rgb[..., c].astype(np.float64)
+        u = np.sqrt(np.maximum(v, 0.0))
+        y = np.where(u >= 1.0, v * tables[c, -1], np.interp(np.minimum(u, 1.0), grid, tables[c]))
+        out[..., c] = np.where(v > 0, y, v)
+    return out
+
+
+def stage(curve: ToneCurve) -> PixelStage | None:
+    flat = not (curve.highlights or curve.lights or curve.darks or curve.shadows)
+    if flat and not (curve.luma or curve.red or curve.green or curve.blue):
+        return None  # the split points alone move nothing
+    return PixelStage(
+        "tone_curve",
+        np.concatenate([[LUT_SIZE], bake(curve).ravel()]).astype(np.float32),
+        reference,
+    )

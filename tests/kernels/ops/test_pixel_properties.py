@@ -1,0 +1,135 @@
+"""Properties the per-pixel operations promise, checked on both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernels.backends.base import Backend
+from kernels.ops import color_grading, hsl, light, output_transform, tone_curve, white_balance
+from kernels.ops.stage import luma
+from kernels.params import HSL, HSLBand, Presence, ToneCurve, WhiteBalance
+
+BACKENDS = ["cpu", "ref"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(request.param)
+
+
+def test_plus_one_ev_doubles_linear_values(backend: Backend, photo: np.ndarray) -> None:
+    stage = light.exposure_stage(1.0)
+    assert stage is not None
+    np.testing.assert_array_equal(backend.pixel_stages(photo, [stage]), photo * 2)
+
+
+def test_saturation_minus_100_gives_grey_of_the_same_luminance(
+    backend: Backend, photo: np.ndarray
+) -> None:
+    stage = color_grading.saturation_stage(Presence(saturation=-100))
+    assert stage is not None
+    out = backend.pixel_stages(photo, [stage])
+    np.testing.assert_array_equal(out[..., 0], out[..., 1])
+    np.testing.assert_array_equal(out[..., 1], out[..., 2])
+    np.testing.assert_allclose(out[..., 0], luma(photo), atol=1e-6)
+
+
+def test_white_balance_at_d65_is_the_identity_matrix() -> None:
+    m = white_balance.adaptation_matrix(WhiteBalance(temperature=6504))
+    np.testing.assert_allclose(m, np.eye(3), atol=1e-9)
+
+
+def test_warmer_temperature_setting_warms_a_grey(backend: Backend) -> None:
+    grey = np.full((2, 2, 3), 0.18, dtype=np.float32)
+    warm = white_balance.stage(WhiteBalance(temperature=9000))
+    cool = white_balance.stage(WhiteBalance(temperature=3500))
+    assert warm is not None
+    assert cool is not None
+    w = backend.pixel_stages(grey, [warm])[0, 0]
+    c = backend.pixel_stages(grey, [cool])[0, 0]
+    assert w[0] > w[2]
+    assert c[2] > c[0]
+
+
+def test_positive_tint_adds_magenta(backend: Backend) -> None:
+    grey = np.full((2, 2, 3), 0.18, dtype=np.float32)
+    stage = white_balance.stage(WhiteBalance(tint=60))
+    assert stage is not None
+    out = backend.pixel_stages(grey, [stage])[0, 0]
+    assert out[1] < out[0]
+    assert out[1] < out[2]
+
+
+monotone_points = st.lists(
+    st.tuples(st.floats(0.01, 0.99), st.floats(0, 1)),
+    min_size=2,
+    max_size=8,
+    unique_by=lambda p: p[0],
+).map(lambda pts: sorted(pts))
+
+
+@settings(max_examples=25, deadline=None)
+@given(points=monotone_points, region=st.floats(-100, 100))
+def test_curves_with_increasing_points_are_monotone(
+    points: list[tuple[float, float]], region: float
+) -> None:
+    ys = np.maximum.accumulate([y for _, y in points])
+    curve = ToneCurve(
+        luma=[(x, float(y)) for (x, _), y in zip(points, ys, strict=True)], darks=region
+    )
+    lut = tone_curve.bake(curve)
+    assert (np.diff(lut, axis=1) >= -1e-7).all()
+
+
+def test_tone_curve_output_is_monotone_in_the_input(backend: Backend) -> None:
+    ramp = np.repeat(np.linspace(-0.1, 2.0, 512, dtype=np.float32)[None, :, None], 3, axis=2)
+    stage = tone_curve.stage(
+        ToneCurve(luma=[(0, 0.05), (0.3, 0.2), (0.7, 0.85), (1, 1)], lights=40)
+    )
+    assert stage is not None
+    out = backend.pixel_stages(ramp, [stage])[0]
+    assert (np.diff(out, axis=0) >= 0).all()
+
+
+def test_hsl_band_weights_sum_to_one_and_change_smoothly() -> None:
+    table = hsl.band_table(HSL())
+    hues = np.linspace(0, 360, 3601)
+    w = hsl.band_weights(hues, table)
+    np.testing.assert_allclose(w.sum(axis=-1), 1.0, atol=1e-12)
+    assert np.abs(np.diff(w, axis=0)).max() < 0.01  # no hard edge between neighbouring bands
+
+
+def test_hsl_leaves_greys_alone_and_moves_only_its_band(backend: Backend) -> None:
+    px = np.array([[[0.3, 0.3, 0.3], [0.5, 0.05, 0.05], [0.05, 0.1, 0.6]]], dtype=np.float32)
+    stage = hsl.stage(HSL(blue=HSLBand(saturation=-100, luminance=50)))
+    assert stage is not None
+    out = backend.pixel_stages(px, [stage])
+    np.testing.assert_allclose(out[0, :2], px[0, :2], atol=1e-6)
+    assert not np.allclose(out[0, 2], px[0, 2], atol=1e-3)
+
+
+def test_light_tone_keeps_middle_grey_under_contrast(backend: Backend) -> None:
+    grey = np.full((1, 3, 3), 0.18, dtype=np.float32)
+    grey[0, 1] = 0.05
+    grey[0, 2] = 0.7
+    stage = light.tone_stage(60, 0, 0, 0, 0)
+    assert stage is not None
+    out = backend.pixel_stages(grey, [stage])[0, :, 0]
+    assert out[0] == pytest.approx(0.18, abs=1e-5)
+    assert out[1] < 0.05
+    assert out[2] > 0.7
+
+
+def test_output_transform_is_display_referred_and_keeps_the_lower_range(
+    backend: Backend, photo: np.ndarray
+) -> None:
+    out = backend.pixel_stages(photo * 4 - 0.1, [output_transform.stage()])
+    assert out.min() >= 0
+    assert out.max() <= 1
+    calm = np.full((2, 2, 3), [0.1, 0.4, 0.7], dtype=np.float32)
+    np.testing.assert_allclose(
+        backend.pixel_stages(calm, [output_transform.stage()]), calm, atol=1e-7
+    )

@@ -1,0 +1,164 @@
+"""render(): identity, sizes, banding (tiles with a halo), progress and backend selection."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from kernels.backends import available_backends, best_backend, get_backend
+from kernels.backends.cpu import CpuBackend
+from kernels.ops import output_transform
+from kernels.params import (
+    Crop,
+    Detail,
+    DevelopSettings,
+    Effects,
+    Geometry,
+    Grain,
+    Lens,
+    Light,
+    LocalAdjustments,
+    LuminosityRange,
+    Mask,
+    NoiseReduction,
+    Presence,
+    RadialGradient,
+    Sharpening,
+    Vignette,
+    WhiteBalance,
+)
+from kernels.render import render
+
+BUSY = DevelopSettings(
+    white_balance=WhiteBalance(temperature=4800, tint=10),
+    light=Light(exposure=0.4, contrast=25, shadows=30),
+    presence=Presence(texture=30, clarity=40, dehaze=25, vibrance=20),
+    detail=Detail(
+        sharpening=Sharpening(amount=60, radius=1.2, masking=20),
+        noise_reduction=NoiseReduction(luminance=40, color=30),
+    ),
+    lens=Lens(k1=-0.1, ca_red=20),
+    geometry=Geometry(angle=4, crop=Crop(left=0.05, right=0.95)),
+    effects=Effects(vignette=Vignette(amount=-40), grain=Grain(amount=25, seed=7)),
+    masks=[
+        Mask(
+            id="sky",
+            shapes=[RadialGradient(cx=0.4, cy=0.3), LuminosityRange(low=0.2, mode="intersect")],
+            adjustments=LocalAdjustments(exposure=-0.7, temperature=-30, clarity=30, sharpness=-40),
+            feather=30,
+        )
+    ],
+)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "numpy"])
+def test_default_settings_return_the_input_unchanged(backend: str, photo: np.ndarray) -> None:
+    out = render(photo, DevelopSettings(), backend=backend, output_transform=False)
+    assert out is not photo
+    np.testing.assert_array_equal(out, photo)
+
+
+def test_default_settings_with_the_output_transform_only_apply_it(
+    cpu: CpuBackend, photo: np.ndarray
+) -> None:
+    expected = cpu.pixel_stages(photo, [output_transform.stage()])
+    np.testing.assert_array_equal(render(photo, DevelopSettings(), backend=cpu), expected)
+
+
+def test_banded_rendering_equals_a_single_band(cpu: CpuBackend, photo: np.ndarray) -> None:
+    """Tiles with a halo: small bands must not show seams or change a single value."""
+    whole = render(photo, BUSY, backend=cpu, band_rows=4096)
+    banded = render(photo, BUSY, backend=cpu, band_rows=7)
+    np.testing.assert_array_equal(banded, whole)
+
+
+def test_render_does_not_modify_its_input(photo: np.ndarray) -> None:
+    before = photo.copy()
+    render(photo, BUSY, backend="cpu")
+    np.testing.assert_array_equal(photo, before)
+
+
+def test_output_is_display_referred(photo: np.ndarray) -> None:
+    out = render(photo * 8, BUSY, backend="cpu")
+    assert out.dtype == np.float32
+    assert out.min() >= 0
+    assert out.max() <= 1
+
+
+def test_size_sets_the_long_edge_of_the_cropped_image(photo: np.ndarray) -> None:
+    settings = DevelopSettings(geometry=Geometry(crop=Crop(right=0.5)))  # 40x60 after the crop
+    assert render(photo, settings, backend="cpu", size=30).shape == (30, 20, 3)
+    assert render(photo, settings, backend="cpu", size=(25, 10)).shape == (10, 25, 3)
+
+
+def test_progress_reports_each_stage_in_order(photo: np.ndarray) -> None:
+    seen: list[tuple[float, str]] = []
+    render(photo, BUSY, backend="cpu", progress=lambda f, s: seen.append((f, s)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions)
+    assert seen[-1] == (1.0, "done")
+    assert [s for _, s in seen][:3] == ["scene", "noise", "dehaze"]
+
+
+def test_bad_input_is_refused(photo: np.ndarray) -> None:
+    with pytest.raises(TypeError):
+        render(photo.astype(np.float64), DevelopSettings())
+    with pytest.raises(ValueError, match="HxWx3"):
+        render(photo[..., 0], DevelopSettings())
+
+
+def test_the_best_backend_here_is_the_cpu_build_and_it_is_logged(
+    photo: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No GPU on this machine or CI: CUDA must not be offered; the CPU build must be.
+    assert available_backends()[-1] == "numpy"
+    assert "cpu" in available_backends()
+    assert best_backend() == available_backends()[0]
+    with caplog.at_level(logging.INFO, logger="kernels.render"):
+        render(photo, DevelopSettings(), backend="auto")
+    assert f"on the {best_backend()} backend" in caplog.text
+
+
+def test_an_unknown_backend_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown backend"):
+        get_backend("opencl")
+
+
+def test_rendering_in_place_equals_rendering_into_a_new_buffer(photo: np.ndarray) -> None:
+    settings = BUSY.model_copy(update={"geometry": Geometry(), "lens": Lens()})  # keeps the size
+    expected = render(photo, settings, backend="cpu")
+    work = photo.copy()
+    out = render(work, settings, backend="cpu", out=work)
+    assert out is work
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_streamed_8bit_job_equals_decode_render_encode(cpu: CpuBackend) -> None:
+    from kernels.ops import transfer
+    from kernels.pipeline import can_stream
+    from kernels.render import render_u8
+
+    img8 = (np.random.default_rng(2).random((70, 90, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(
+        white_balance=WhiteBalance(temperature=5000),
+        light=Light(exposure=0.3, contrast=30),
+        presence=Presence(vibrance=20),
+        detail=Detail(
+            sharpening=Sharpening(amount=80), noise_reduction=NoiseReduction(luminance=30)
+        ),
+        effects=Effects(vignette=Vignette(amount=-30), grain=Grain(amount=20)),
+    )
+    assert can_stream(settings, None)
+    linear = cpu.decode_u8(img8, transfer.srgb_decode_table())
+    expected = cpu.encode_u8(render(linear, settings, backend=cpu), transfer.srgb_encode_table())
+    np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu), expected)
+
+
+def test_recipes_with_whole_image_stages_do_not_stream() -> None:
+    from kernels.pipeline import can_stream
+
+    assert not can_stream(DevelopSettings(presence=Presence(clarity=10)), None)
+    assert not can_stream(DevelopSettings(geometry=Geometry(angle=1)), None)
+    assert not can_stream(DevelopSettings(), 512)
