@@ -83,10 +83,7 @@ def main() -> int:
     args = parser.parse_args()
     data = make_source(args.megapixels)
     print(f"source: {args.megapixels:g} MP JPEG, {len(data) / 1e6:.1f} MB; CPUs: {os.cpu_count()}")
-    print(
-        f"renderer: {rendering.renderer_version()} (kernels.render present: "
-        f"{rendering.kernels_available()})"
-    )
+    print(f"renderer: {rendering.renderer_version()}, best backend: {rendering.best_backend()}")
     chains: dict[str, Callable[[bytes], bytes]] = {
         f"orlume ({args.backend})": orlume_chain(args.backend),
         "pyvips": pyvips_chain,

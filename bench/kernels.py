@@ -139,7 +139,7 @@ def per_op(img8: np.ndarray) -> None:
         x = cv2.transform(img, m)
         x = cv2.pow(np.maximum(x, 0), 0.9)
         hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV)
-        hsv[..., 1] *= 1.1
+        hsv[..., 1] *= np.float32(1.1)  # type: ignore[arg-type]
         cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
     def vips_develop(v: Any) -> Any:
@@ -240,6 +240,7 @@ def job_ours(src: str, dst: str) -> None:
     import cv2
 
     bgr = cv2.imread(src, cv2.IMREAD_COLOR)
+    assert bgr is not None
     developed = render_u8(bgr, JOB, backend="cpu", swap_rb=True)  # streams in bands
     del bgr
     cv2.imwrite(dst, developed, [cv2.IMWRITE_JPEG_QUALITY, 90])

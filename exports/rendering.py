@@ -1,54 +1,34 @@
-"""The one adapter between jobs and the imaging kernels: decode → develop → resize → encode.
+"""The one adapter between jobs and the imaging kernels: decode → develop → encode.
 
-`kernels.render.render` (the develop kernels' entry point) is called when it is installed; until
-that module lands, `develop` applies only the recipe's exposure and a clip to display range, and
-`RENDERER_VERSION` says so, so outputs of the stand-in never share a stored key with the real
-renderer's. Nothing here imports Django: the CLI, workers and the bench all use it.
+Nothing here imports Django: the CLI, workers and the bench all use it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from kernels import io as kio
+from kernels import render as kernel_render
 from kernels.params import DevelopSettings
 
-# Bump when this module changes how pixels come out (resize, watermark, stand-in develop).
-ADAPTER_VERSION = "1"
+# Bump when this module changes how pixels come out (watermark, sizing).
+ADAPTER_VERSION = "2"
 
 Progress = Callable[[float], None]
 
 
-@lru_cache(maxsize=1)
-def _kernel_render() -> Any | None:
-    try:
-        return importlib.import_module("kernels.render")
-    except ImportError:
-        return None
-
-
-def kernels_available() -> bool:
-    return _kernel_render() is not None
-
-
 def renderer_version() -> str:
-    module = _kernel_render()
-    kernel = getattr(module, "RENDERER_VERSION", "1") if module is not None else "standin"
-    return f"k{kernel}.a{ADAPTER_VERSION}"
+    """Part of every stored output's key: a new renderer never serves an old file."""
+    return f"k{kernel_render.RENDERER_VERSION}.a{ADAPTER_VERSION}"
 
 
 def best_backend() -> str:
-    module = _kernel_render()
-    if module is None:
-        return "numpy-standin"
-    return str(module.best_backend())
+    return str(kernel_render.best_backend())
 
 
 def output_size(
@@ -73,21 +53,6 @@ def output_size(
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Linear-light resize (Lanczos per channel in float), a no-op at the same size."""
-    if rgb.shape[1] == width and rgb.shape[0] == height:
-        return rgb
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32), "F").resize(
-                (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0
-            )
-        )
-        for c in range(3)
-    ]
-    return np.clip(np.stack(channels, axis=2), 0.0, None).astype(np.float32)
-
-
 def develop(
     rgb: np.ndarray,
     settings: DevelopSettings,
@@ -97,19 +62,14 @@ def develop(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Scene-linear working space in, display-referred linear Rec.2020 out, at `size`."""
-    module = _kernel_render()
-    if module is not None:
-        out = module.render(rgb, settings, backend=backend, size=size, progress=progress)
-        return np.asarray(out, dtype=np.float32)
-    if size is not None:
-        rgb = resize(rgb, *size)
-    if progress is not None:
-        progress(0.5)
-    gain = np.float32(2.0**settings.light.exposure)
-    out = np.clip(rgb * gain, 0.0, 1.0).astype(np.float32)
-    if progress is not None:
-        progress(1.0)
-    return out
+    out = kernel_render.render(
+        rgb,
+        settings,
+        backend=backend,
+        size=size,
+        progress=None if progress is None else (lambda fraction, _stage: progress(fraction)),
+    )
+    return np.asarray(out, dtype=np.float32)
 
 
 @lru_cache(maxsize=8)

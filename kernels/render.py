@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +17,33 @@ from kernels.pipeline import BAND_ROWS, Pipeline, Progress, can_stream, stream_u
 
 log = logging.getLogger(__name__)
 
-__all__ = ["available_backends", "best_backend", "render", "render_u8"]
+__all__ = ["RENDERER_VERSION", "available_backends", "best_backend", "render", "render_u8"]
+
+
+def _source_version() -> str:
+    """A hash of every source that decides the pixels: stored outputs are keyed by it, so a
+    renderer change can never serve a file rendered by the old one."""
+    root = Path(__file__).resolve().parent
+    sources = sorted(
+        [
+            *root.glob("cuda/*"),
+            *root.glob("ops/*.py"),
+            *root.glob("backends/*.py"),
+            *root.glob("backends/*.cpp"),
+            root / "pipeline.py",
+            root / "render.py",
+            root / "params.py",
+        ]
+    )
+    digest = hashlib.sha256()
+    for path in sources:
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+RENDERER_VERSION = _source_version()
 
 
 def render(

@@ -94,7 +94,7 @@ class Command(BaseCommand):
                     source.read_bytes(),
                     develop,
                     options,
-                    backend="auto" if backend.endswith("standin") else backend,
+                    backend=backend,
                 )
             except (OSError, kio.ImageIOError, ValueError) as exc:
                 failures += 1

@@ -28,7 +28,7 @@ W, H = 80, 60
 def _raster(
     *shapes: object, rgb: np.ndarray | None = None, bitmaps: dict[str, np.ndarray] | None = None
 ) -> np.ndarray:
-    mask = Mask(id="m", shapes=list(shapes))  # type: ignore[arg-type]
+    mask = Mask(id="m", shapes=list(shapes))
     img = np.full((H, W, 3), 0.18, dtype=np.float32) if rgb is None else rgb
     return masks.rasterise(mask, img, 0, W, H, bitmaps)
 
