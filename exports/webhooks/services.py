@@ -28,14 +28,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from dramatiq import Message
 
 from accounts.models import User
 from exports.webhooks import signing
 from exports.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from orlume_site import outbound
+from orlume_site import jobs, outbound
 from orlume_site.api.errors import APIError
-from orlume_site.broker import MAINTENANCE_QUEUE, broker
+from orlume_site.broker import MAINTENANCE_QUEUE
 
 logger = logging.getLogger("orlume.webhooks")
 
@@ -273,19 +272,17 @@ def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def _enqueue(delivery_id: Any, delay: timedelta | None = None) -> None:
-    message: Message[Any] = Message(
-        queue_name=DELIVER_QUEUE,
-        actor_name=DELIVER_ACTOR,
-        args=(str(delivery_id),),
-        kwargs={},
-        options={},
-    )
-    broker.enqueue(message, delay=int(delay.total_seconds() * 1000) if delay else None)
+    jobs.enqueue(DELIVER_ACTOR, str(delivery_id), queue=DELIVER_QUEUE, delay_ms=_ms(delay))
 
 
 def _enqueue_on_commit(delivery_id: Any, delay: timedelta | None = None) -> None:
-    # robust: a broker outage must not fail the caller's request; the sweep re-sends the hint.
-    transaction.on_commit(lambda: _enqueue(delivery_id, delay), robust=True)
+    jobs.enqueue_on_commit(
+        DELIVER_ACTOR, str(delivery_id), queue=DELIVER_QUEUE, delay_ms=_ms(delay)
+    )
+
+
+def _ms(delay: timedelta | None) -> int | None:
+    return int(delay.total_seconds() * 1000) if delay else None
 
 
 def _retryable(status: int | None, error: str) -> bool:

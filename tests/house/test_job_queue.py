@@ -71,3 +71,19 @@ def test_a_rolled_back_transaction_sends_nothing(worker: Worker) -> None:
     enqueue_on_commit("tests_record_token", "after", queue=MAINTENANCE_QUEUE)
     assert arrived.wait(10)
     assert seen == ["after"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_after_commit_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(message: Any, **kw: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(broker, "enqueue", down)
+    with transaction.atomic():
+        user = User.objects.create_user("outage@example.com", "long enough password")
+        enqueue_on_commit("tests_record_token", "lost", queue=MAINTENANCE_QUEUE)
+
+    assert User.objects.filter(pk=user.pk).exists()  # the row stands; the sweep re-sends
+    assert "enqueue failed" in caplog.text
