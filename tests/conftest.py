@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -25,3 +27,19 @@ def _clean_cache() -> None:
             client.delete(key)
     else:
         cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_sessions_at_teardown(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Worker threads and servers started by tests may leave PostgreSQL sessions open; end them
+    so the test database can be dropped instead of lingering until the next run."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
