@@ -191,6 +191,24 @@ class LocalUploadView(APIView):
         return Response(status=status.HTTP_200_OK, headers={"ETag": f'"{digest.hexdigest()}"'})
 
 
+# Keys are chosen by the server and every stored image passed the probe, so the extension is
+# trustworthy for these types; anything else is served as opaque bytes (with nosniff).
+_IMAGE_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "avif": "image/avif",
+    "zip": "application/zip",
+}
+
+
+def _served_type(key: str) -> str:
+    return _IMAGE_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
 class LocalFileView(APIView):
     """Embedded default only: serves one stored file behind a short-lived signed link."""
 
@@ -207,9 +225,7 @@ class LocalFileView(APIView):
             ) from None
         if storage.is_s3() or not default_storage.exists(key):
             raise APIError("not_found", "Not found.", status_code=404)
-        return FileResponse(
-            default_storage.open(key, "rb"), content_type="application/octet-stream"
-        )
+        return FileResponse(default_storage.open(key, "rb"), content_type=_served_type(key))
 
 
 class StorageDeleteView(Base):

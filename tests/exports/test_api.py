@@ -181,5 +181,6 @@ def test_download_redirects_to_a_signed_url_of_the_rendered_file() -> None:
     if url.startswith("http://127.0.0.1:8000/"):  # the embedded default's signed file link
         file = client.get(url.removeprefix("http://127.0.0.1:8000"))
         assert file.status_code == 200
+        assert file["Content-Type"] == "image/png"
     else:
         assert "Signature" in url or "X-Amz-Signature" in url
