@@ -34,6 +34,21 @@ SAMPLING = {
 ICC_CHUNK = 65519  # 65535 - 2 (length) - 12 ("ICC_PROFILE\0") - 2 (sequence, count)
 
 
+def first_scan(data: bytes) -> int:
+    """The offset of the first SOS marker (where the header segments end), by walking the
+    markers (a byte search could stop inside an EXIF thumbnail); len(data) if there is none."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:
+            return pos
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+    return len(data)
+
+
 def components(data: bytes) -> int | None:
     """The number of colour components in the frame header, or None if no SOF is found
     before the first scan (or the marker structure is broken)."""
