@@ -85,8 +85,13 @@ def main() -> None:
         255 * np.where(oetf <= 0.0031308, oetf * 12.92, 1.055 * oetf ** (1 / 2.4) - 0.055)
     ).astype(np.uint8)
 
-    def cv_trip() -> bytes:  # the same work: to linear Rec.2020 float32 and back, OpenCV+NumPy
+    def cv_decode() -> np.ndarray:
         im = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert im is not None
+        return im
+
+    def cv_trip() -> bytes:  # the same work: to linear Rec.2020 float32 and back, OpenCV+NumPy
+        im = cv_decode()
         lin = cv2.transform(
             cv2.LUT(im, np.repeat(lut_f[:, None], 3, 1)[:, None, :]), m[::-1, ::-1]
         )  # BGR in, BGR out
@@ -115,7 +120,7 @@ def main() -> None:
             ),
             "OpenCV": lambda: cv2.imencode(
                 ".jpg",
-                cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR),
+                cv_decode(),
                 [cv2.IMWRITE_JPEG_QUALITY, 90],
             ),
             "pyvips": lambda: pyvips.Image.new_from_buffer(jpeg, "").jpegsave_buffer(Q=90),
