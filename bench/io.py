@@ -69,7 +69,62 @@ def main() -> None:
         im = cv2.resize(im, (512, 341), interpolation=cv2.INTER_AREA)
         return cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
+    from kernels.io.colour import encoding as _enc
+
+    m = _enc("srgb").to_working.astype(np.float32)  # linear sRGB -> linear Rec.2020
+    m_inv = np.linalg.inv(m).astype(np.float32)
+    lut_f = (
+        np.where(
+            np.arange(256) / 255 <= 0.04045,
+            np.arange(256) / 255 / 12.92,
+            ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4,
+        )
+    ).astype(np.float32)
+    oetf = np.linspace(0, 1, 4096)
+    oetf = np.round(
+        255 * np.where(oetf <= 0.0031308, oetf * 12.92, 1.055 * oetf ** (1 / 2.4) - 0.055)
+    ).astype(np.uint8)
+
+    def cv_decode() -> np.ndarray:
+        im = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert im is not None
+        return im
+
+    def cv_trip() -> bytes:  # the same work: to linear Rec.2020 float32 and back, OpenCV+NumPy
+        im = cv_decode()
+        lin = cv2.transform(
+            cv2.LUT(im, np.repeat(lut_f[:, None], 3, 1)[:, None, :]), m[::-1, ::-1]
+        )  # BGR in, BGR out
+        back = cv2.transform(lin, m_inv[::-1, ::-1])
+        idx = (np.clip(back, 0, 1) * np.float32(4095) + np.float32(0.5)).astype(np.uint16)
+        return cv2.imencode(".jpg", oetf[idx], [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+    def vips_trip() -> bytes:
+        lin = pyvips.Image.new_from_buffer(jpeg, "").colourspace("scrgb").recomb(m.tolist())
+        work = lin.numpy()  # the working image, materialised as ours is
+        back = pyvips.Image.new_from_array(work, interpretation="scrgb").recomb(m_inv.tolist())
+        return bytes(back.copy(interpretation="scrgb").colourspace("srgb").jpegsave_buffer(Q=90))
+
     rows: dict[str, dict[str, Callable[[], object]]] = {
+        "JPEG round trip to linear Rec.2020 f32 and back, q90": {
+            "ours": lambda: kio.encode(kio.decode(jpeg).rgb, format="jpeg", quality=90),
+            "OpenCV+NumPy": cv_trip,
+            "pyvips": vips_trip,
+        },
+        "JPEG round trip, 8-bit only (peers skip the colour work)": {
+            "ours (with the colour work)": lambda: kio.encode(
+                kio.decode(jpeg).rgb, format="jpeg", quality=90
+            ),
+            "Pillow": lambda: (
+                Image.open(io.BytesIO(jpeg)).convert("RGB").save(io.BytesIO(), "JPEG", quality=90)
+            ),
+            "OpenCV": lambda: cv2.imencode(
+                ".jpg",
+                cv_decode(),
+                [cv2.IMWRITE_JPEG_QUALITY, 90],
+            ),
+            "pyvips": lambda: pyvips.Image.new_from_buffer(jpeg, "").jpegsave_buffer(Q=90),
+        },
         "decode JPEG": {
             "ours (->linear f32)": lambda: kio.decode(jpeg),
             "Pillow (u8)": lambda: np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")),

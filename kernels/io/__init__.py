@@ -6,7 +6,7 @@ alpha kept apart. No Django: a GPU host, the CLI and the web process all import 
 
 from .decode import decode
 from .depth import read_embedded_depth
-from .encode import encode
+from .encode import encode, encode_8bit
 from .errors import CorruptImage, ImageIOError, ImageTooLarge, UnsupportedFormat
 from .fastpaths import cached_proxy, load_proxy, make_proxy, make_thumbnail, proxy_path, save_proxy
 from .icc import build_profile
@@ -29,6 +29,7 @@ __all__ = [
     "cached_proxy",
     "decode",
     "encode",
+    "encode_8bit",
     "load_proxy",
     "make_proxy",
     "make_thumbnail",

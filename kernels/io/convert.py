@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
+from . import native
 from .colour import Encoding
 
 F32 = npt.NDArray[np.float32]
@@ -37,19 +38,31 @@ def _in_bands(height: int, work: Callable[[int, int], None]) -> None:
         fut.result()
 
 
-def _tables(enc: Encoding, levels: int) -> tuple[F32, F32, F32]:
-    """Per input channel, the working-space contribution of each code value: out = T0[r]+T1[g]+T2[b]."""
+@lru_cache(maxsize=32)
+def tables(enc: Encoding, levels: int) -> F32:
+    """3 x levels x 3: per input channel, the working-space contribution of each code value,
+    so that out = T[0][r] + T[1][g] + T[2][b]."""
     lin = enc.to_linear(np.arange(levels, dtype=np.float32) / np.float32(levels - 1))
     m = enc.to_working.astype(np.float32)
-    return tuple(np.ascontiguousarray(lin[:, None] * m[:, k][None, :]) for k in range(3))  # type: ignore[return-value]
+    return np.stack([lin[:, None] * m[:, k][None, :] for k in range(3)])
 
 
-def to_working(pixels: np.ndarray, enc: Encoding) -> F32:
-    """HxWx3 uint8/uint16 (full range) or float32 (nominal 0..1) encoded RGB -> linear Rec.2020."""
+def to_working(
+    pixels: np.ndarray, enc: Encoding, *, swap_rb: bool = False, native_loops: bool = True
+) -> F32:
+    """HxWx3 uint8/uint16 (full range) or float32 (nominal 0..1) encoded RGB -> linear Rec.2020.
+    swap_rb: integer pixels are BGR (OpenCV's order). native_loops=False forces the NumPy
+    loops (the reference the compiled ones are tested against)."""
     h, w, _ = pixels.shape
+    if pixels.dtype in (np.uint8, np.uint16):
+        t = tables(enc, 256 if pixels.dtype == np.uint8 else 65536)
+        if native_loops and native.available():
+            return native.to_working(pixels, t, swap_rb=swap_rb)
+        if swap_rb:
+            pixels = pixels[..., ::-1]
+        t0, t1, t2 = t
     out = np.empty((h, w, 3), dtype=np.float32)
     if pixels.dtype in (np.uint8, np.uint16):
-        t0, t1, t2 = _tables(enc, 256 if pixels.dtype == np.uint8 else 65536)
 
         def work(a: int, b: int) -> None:
             band = pixels[a:b]
@@ -84,14 +97,34 @@ def _dither(width: int) -> npt.NDArray[np.uint16]:
     return rng.integers(0, 256, size=(BAND_ROWS, width, 3), dtype=np.uint16)
 
 
-def from_working(rgb: F32, enc: Encoding, bit_depth: int, *, dither: bool = True) -> np.ndarray:
-    """Linear Rec.2020 -> encoded RGB: uint8 (dithered), uint16, or float32 (unclipped)."""
+@cache
+def _no_dither(width: int) -> npt.NDArray[np.uint16]:
+    return np.full((BAND_ROWS, width, 3), 128, np.uint16)  # half a step: round to nearest
+
+
+def from_working(
+    rgb: F32,
+    enc: Encoding,
+    bit_depth: int,
+    *,
+    dither: bool = True,
+    swap_rb: bool = False,
+    y0: int = 0,
+    native_loops: bool = True,
+) -> np.ndarray:
+    """Linear Rec.2020 -> encoded RGB: uint8 (dithered), uint16, or float32 (unclipped).
+    8-bit only: swap_rb writes BGR (OpenCV's order); y0 is the image row of rgb[0] when
+    converting a band, so the dither pattern lines up with a whole-image conversion.
+    native_loops=False forces the NumPy loops."""
     h, w, _ = rgb.shape
     mt = np.linalg.inv(enc.to_working).T.astype(np.float32)
     if bit_depth == 8:
-        out8 = np.empty((h, w, 3), dtype=np.uint8)
         lut = _encode_lut8(enc)
-        noise = _dither(w) if dither else np.full((BAND_ROWS, w, 3), 128, np.uint16)
+        noise = _dither(w) if dither else _no_dither(w)
+        if native_loops and native.available():
+            return native.from_working_u8(rgb, mt.T, lut, noise, y0=y0, swap_rb=swap_rb)
+        noise = np.roll(noise, -(y0 % BAND_ROWS), axis=0) if y0 % BAND_ROWS else noise
+        out8 = np.empty((h, w, 3), dtype=np.uint8)
 
         def work8(a: int, b: int) -> None:
             lin = np.matmul(rgb[a:b], mt)
@@ -104,7 +137,7 @@ def from_working(rgb: F32, enc: Encoding, bit_depth: int, *, dither: bool = True
             out8[a:b] = v
 
         _in_bands(h, work8)
-        return out8
+        return out8[..., ::-1] if swap_rb else out8
     if bit_depth == 16:
         out16 = np.empty((h, w, 3), dtype=np.uint16)
 

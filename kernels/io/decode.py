@@ -12,7 +12,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms
 
-from . import tiff
+from . import jpeg, tiff
 from .colour import encoding
 from .convert import to_working
 from .errors import CorruptImage, ImageIOError, UnsupportedFormat
@@ -71,7 +71,11 @@ def _decode(data: bytes, info: ImageInfo, raw: RawOptions, size_hint: int | None
         return DecodedImage(rgb=rgb, alpha=None, info=info, exif=None)
     exif: bytes | None = None
     icc = info.icc_profile
-    if info.format == "png" and png_header(data)[2] == 16 and png_header(data)[3] in (2, 4, 6):
+    bgr = False
+    if info.format == "jpeg" and jpeg.fast_path(data):
+        pixels, exif, icc = _decode_jpeg(data, size_hint)
+        alpha, bgr = None, True
+    elif info.format == "png" and png_header(data)[2] == 16 and png_header(data)[3] in (2, 4, 6):
         pixels, alpha = read_png16(data)
     elif info.format == "tiff" and info.bit_depth in (16, 32):
         pixels, alpha = tiff.read_rgb(data, tiff.first_ifd(data))
@@ -85,7 +89,7 @@ def _decode(data: bytes, info: ImageInfo, raw: RawOptions, size_hint: int | None
     pixels = orient(pixels, orientation)
     if alpha is not None:
         alpha = orient(alpha, orientation)
-    rgb = _to_working(pixels, icc, float_linear=pixels.dtype == np.float32)
+    rgb = _to_working(pixels, icc, float_linear=pixels.dtype == np.float32, swap_rb=bgr)
     return DecodedImage(rgb=rgb, alpha=_alpha_float(alpha), info=info, exif=exif)
 
 
@@ -99,14 +103,36 @@ def _alpha_float(alpha: np.ndarray | None) -> np.ndarray | None:
     return alpha.astype(np.float32, copy=False)
 
 
-def _to_working(pixels: np.ndarray, icc: bytes | None, *, float_linear: bool) -> np.ndarray:
+def _to_working(
+    pixels: np.ndarray, icc: bytes | None, *, float_linear: bool, swap_rb: bool = False
+) -> np.ndarray:
+    """Encoded pixels (BGR when swap_rb) in the profile `icc` (None: sRGB) -> working space."""
     if not icc:
         enc = encoding("linear-srgb" if float_linear else "srgb")
-        return to_working(pixels, enc)
+        return to_working(pixels, enc, swap_rb=swap_rb)
     try:
-        return to_working(pixels, encoding_for_profile(icc))
+        return to_working(pixels, encoding_for_profile(icc), swap_rb=swap_rb)
     except NotMatrixShaper:
-        return to_working(_littlecms_to_srgb(pixels, icc), encoding("srgb"))
+        rgb = np.ascontiguousarray(pixels[..., ::-1]) if swap_rb else pixels
+        return to_working(_littlecms_to_srgb(rgb, icc), encoding("srgb"))
+
+
+def _decode_jpeg(
+    data: bytes, size_hint: int | None
+) -> tuple[np.ndarray, bytes | None, bytes | None]:
+    """A 3-component JPEG through OpenCV: BGR pixels as stored, with Pillow's DCT scaling for
+    size_hint; EXIF and ICC from the headers (Image.open reads no pixels)."""
+    with Image.open(io.BytesIO(data)) as im:
+        exif = im.info.get("exif") or None
+        icc = im.info.get("icc_profile") or None
+        scale = 1
+        if size_hint:
+            w, h = im.size
+            s = size_hint / max(w, h)
+            if s < 1:
+                requested = (max(1, round(w * s)), max(1, round(h * s)))
+                scale = jpeg.draft_scale((w, h), requested)
+    return jpeg.decode_bgr(data, scale), exif, icc
 
 
 def _littlecms_to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import tiff
+from . import jpeg, tiff
 from .colour import OUTPUT_PROFILES, encoding
 from .convert import from_working
 from .icc import build_profile
@@ -54,6 +54,21 @@ def encode(
 
     linear_out = bit_depth == 32
     enc = encoding(f"linear-{profile}" if linear_out else profile)
+    if fmt == "jpeg":
+        # Through OpenCV (kernels/io/jpeg.py), which takes BGR: the conversion pass writes it
+        # so. JPEG has no alpha: it is dropped (flattening is the caller's choice, not ours).
+        return encode_8bit(
+            from_working(image, enc, 8, dither=dither, swap_rb=True),
+            bgr=True,
+            format=fmt,
+            quality=quality,
+            profile=profile,
+            progressive=progressive,
+            subsampling=subsampling,
+            metadata_policy=metadata_policy,
+            metadata_source=metadata_source,
+            strip_location=strip_location,
+        )
     icc = build_profile(profile, linear=linear_out)
     pixels = from_working(image, enc, bit_depth, dither=dither)
     exif = export_exif(metadata_source, metadata_policy, strip_location=strip_location)
@@ -67,19 +82,10 @@ def encode(
             pixels, icc_profile=icc, text_tags=text_tags(metadata_source, metadata_policy)
         )
     im = Image.fromarray(pixels, "RGBA" if alpha is not None else "RGB")
-    if fmt == "jpeg" and alpha is not None:
-        im = im.convert("RGB")  # JPEG has no alpha; flattening is the caller's choice, not ours
     opts: dict[str, object] = {"icc_profile": icc}
     if exif:
         opts["exif"] = exif
-    if fmt == "jpeg":
-        opts.update(
-            quality=quality,
-            progressive=progressive,
-            subsampling=SUBSAMPLING[subsampling],
-            optimize=progressive,  # progressive needs Huffman passes anyway
-        )
-    elif fmt == "png":
+    if fmt == "png":
         opts.update(compress_level=effort if effort is not None else 6)
     elif fmt == "tiff":
         opts.update(compression="tiff_adobe_deflate")
@@ -93,6 +99,40 @@ def encode(
     buf = io.BytesIO()
     im.save(buf, format=fmt.upper(), **opts)
     return buf.getvalue()
+
+
+def encode_8bit(
+    pixels: np.ndarray,
+    *,
+    bgr: bool,
+    format: str = "jpeg",
+    quality: int = 90,
+    profile: str = "srgb",
+    progressive: bool = False,
+    subsampling: str = "4:2:0",
+    metadata_policy: MetadataPolicy | str = MetadataPolicy.COPYRIGHT_AND_CAMERA,
+    metadata_source: bytes | None = None,
+    strip_location: bool = True,
+) -> bytes:
+    """Write HxWx3 uint8 pixels already encoded in `profile` (what `encode` makes of the
+    working space before it writes a JPEG): the profile and EXIF policy as in `encode`.
+    bgr: channel order of `pixels`. JPEG only."""
+    if format not in ("jpeg", "jpg"):
+        raise ValueError("encode_8bit writes JPEG")
+    if profile not in OUTPUT_PROFILES:
+        raise ValueError(f"profile must be one of {OUTPUT_PROFILES}")
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise ValueError("encode_8bit takes HxWx3 uint8")
+    if subsampling not in SUBSAMPLING:
+        raise ValueError(f"subsampling must be one of {tuple(SUBSAMPLING)}")
+    return jpeg.encode_bgr(
+        pixels if bgr else np.ascontiguousarray(pixels[..., ::-1]),
+        quality=quality,
+        progressive=progressive,
+        subsampling=subsampling,
+        icc_profile=build_profile(profile),
+        exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
+    )
 
 
 def _quantise_alpha(alpha: np.ndarray, dtype: np.dtype) -> np.ndarray:

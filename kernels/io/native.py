@@ -1,0 +1,126 @@
+"""The compiled conversion loops (convert_loops.cpp), built once per host by the kernels' cached
+g++ build (kernels.backends.cpu_build) and called through ctypes, which releases the GIL.
+
+`available()` is False without a compiler or when the build fails; kernels.io then uses its
+NumPy loops, which compute the same values (see tests/kernels/io/test_native_conversions.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("convert_loops.cpp")
+_ptr, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+
+
+@cache
+def _lib() -> ctypes.CDLL | None:
+    try:
+        from kernels.backends import cpu_build
+
+        if cpu_build.compiler() is None:
+            return None
+        lib = cpu_build.load(SOURCE.read_text(), "io-convert")
+    except (OSError, RuntimeError) as exc:  # BuildError is a RuntimeError
+        log.warning("kernels.io native conversions unavailable, using NumPy: %s", exc)
+        return None
+    for name in ("u8_to_working", "u16_to_working"):
+        getattr(lib, name).argtypes = [_ptr, _long, _long, _long, _ptr, _int, _ptr, _long]
+    lib.working_to_u8.argtypes = [
+        *(_ptr, _long, _long, _long),
+        *(_ptr, _ptr, _ptr, _long, _long, _int),
+        *(_ptr, _long),
+    ]
+    return lib
+
+
+def available() -> bool:
+    return _lib() is not None
+
+
+def _rows(a: np.ndarray, dtype: type) -> np.ndarray:
+    """`a` if its pixels are packed within each row (a band or a crop is fine), else a copy."""
+    if a.dtype != dtype or a.strides[2] != a.itemsize or a.strides[1] != 3 * a.itemsize:
+        a = np.ascontiguousarray(a, dtype=dtype)
+    return a
+
+
+def to_working(
+    pixels: np.ndarray,
+    tables: npt.NDArray[np.float32],
+    *,
+    swap_rb: bool = False,
+    out: npt.NDArray[np.float32] | None = None,
+) -> npt.NDArray[np.float32]:
+    """HxWx3 uint8/uint16 -> float32 through per-channel tables (3 x levels x 3, C order):
+    out = T0[c0] + T1[c1] + T2[c2]. swap_rb: the pixels are BGR."""
+    lib = _lib()
+    assert lib is not None, "check available() first"
+    dtype = np.uint8 if pixels.dtype == np.uint8 else np.uint16
+    src = _rows(pixels, dtype)
+    h, w = src.shape[:2]
+    if out is None:
+        out = np.empty((h, w, 3), dtype=np.float32)
+    t = np.ascontiguousarray(tables, dtype=np.float32)
+    if t.shape != (3, 256 if dtype == np.uint8 else 65536, 3):
+        raise ValueError("tables must be 3 x levels x 3")
+    fn = lib.u8_to_working if dtype == np.uint8 else lib.u16_to_working
+    fn(
+        src.ctypes.data,
+        src.strides[0] // src.itemsize,
+        h,
+        w,
+        t.ctypes.data,
+        int(swap_rb),
+        out.ctypes.data,
+        out.strides[0] // 4,
+    )
+    return out
+
+
+def from_working_u8(
+    rgb: np.ndarray,
+    matrix: np.ndarray,
+    lut: npt.NDArray[np.uint16],
+    noise: npt.NDArray[np.uint16],
+    *,
+    y0: int = 0,
+    swap_rb: bool = False,
+    out: npt.NDArray[np.uint8] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """HxWx3 float32 -> uint8: matrix, clip to [0, 1], 65536-entry 8.8 table, + noise
+    (rows x W x 3, 1/256 steps; image row y takes noise row (y0 + y) % rows), >> 8."""
+    lib = _lib()
+    assert lib is not None, "check available() first"
+    src = _rows(rgb, np.float32)
+    h, w = src.shape[:2]
+    if out is None:
+        out = np.empty((h, w, 3), dtype=np.uint8)
+    m = np.ascontiguousarray(matrix, dtype=np.float32)
+    table = np.ascontiguousarray(lut, dtype=np.uint16)
+    n = np.ascontiguousarray(noise, dtype=np.uint16)
+    if m.shape != (3, 3) or table.shape != (65536,) or n.shape[1:] != (w, 3):
+        raise ValueError("matrix 3x3, table 65536 entries, noise rows x width x 3")
+    lib.working_to_u8(
+        src.ctypes.data,
+        src.strides[0] // 4,
+        h,
+        w,
+        m.ctypes.data,
+        table.ctypes.data,
+        n.ctypes.data,
+        n.shape[0],
+        y0,
+        int(swap_rb),
+        out.ctypes.data,
+        out.strides[0],
+    )
+    return out
