@@ -81,7 +81,7 @@ def draft_scale(size: tuple[int, int], requested: tuple[int, int]) -> int:
     """The DCT scaling (1, 2, 4 or 8) Pillow's draft() picks for `requested`: the largest
     that keeps both edges at or above it."""
     fit = min(size[0] // max(1, requested[0]), size[1] // max(1, requested[1]))
-    return next(s for s in (8, 4, 2, 1) if fit >= s)
+    return next((s for s in (8, 4, 2, 1) if fit >= s), 1)  # smaller than asked: full size
 
 
 def _complete(data: bytes) -> bool:

@@ -111,6 +111,12 @@ def test_thumbnail_is_small_upright_srgb_jpeg(photo):
     assert thumb.info.get("icc_profile")
 
 
+def test_thumbnail_of_a_jpeg_smaller_than_asked_keeps_its_size(photo):
+    small = np.asarray(Image.fromarray(photo).resize((600, 400)))
+    thumb = Image.open(io.BytesIO(make_thumbnail(jpeg_bytes(small), 2048)))
+    assert thumb.size == (600, 400)  # never upscaled
+
+
 def test_thumbnail_of_raw_and_png(dng, photo):
     for blob in (dng[0], png_bytes(photo)):
         assert max(Image.open(io.BytesIO(make_thumbnail(blob, 128))).size) == 128
