@@ -6,7 +6,9 @@ class CollabConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from collab.sinks import room_sink
+        from collab.sinks import recipe_changed, room_sink
         from exports import events
+        from projects.signals import project_recipe_changed
 
         events.register_sink(room_sink)
+        project_recipe_changed.connect(recipe_changed, dispatch_uid="collab.recipe_changed")

@@ -38,6 +38,21 @@ from collab.ratelimit import TokenBucket
 from collab.selectors import ops_between
 
 logger = logging.getLogger("orlume.collab")
+
+
+# Room work runs on the executor's thread pool, not Channels' default single thread per process:
+# with thread_sensitive=True every connection's database and cache calls queued behind one
+# thread, so one process applied ops one at a time and waited on each commit's fsync in turn.
+# Writes to one room still serialise on the project row's lock; sequence numbers are taken
+# under it, and room_ops fills any reordering from the database.
+def db(fn: Any) -> Any:
+    return database_sync_to_async(fn, thread_sensitive=False)
+
+
+def off_loop(fn: Any) -> Any:
+    return sync_to_async(fn, thread_sensitive=False)
+
+
 WRITERS = {"edit", "admin", "owner"}
 
 
@@ -80,11 +95,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if user is None:
             await self._close(CloseCode.NOT_AUTHENTICATED)
             return
-        role = await database_sync_to_async(services.role_for)(user, self.project_id)
+        role = await db(services.role_for)(user, self.project_id)
         if role is None:
             await self._close(CloseCode.NOT_FOUND)
             return
-        refused = await sync_to_async(caps.acquire)(self.project_id, str(user.pk))
+        await caps.keep_counting()
+        refused = await off_loop(caps.acquire)(self.project_id, str(user.pk), self.conn)
         if refused:
             code = CloseCode.ROOM_FULL if refused == "room" else CloseCode.TOO_MANY_CONNECTIONS
             await self._close(code)
@@ -103,12 +119,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         ticket = query.get("ticket", [""])[0]
         if ticket:
-            user_id = await sync_to_async(tickets.redeem)(ticket, self.project_id)
+            user_id = await off_loop(tickets.redeem)(ticket, self.project_id)
             if user_id is None:
                 return None
-            return await database_sync_to_async(
-                User.objects.filter(pk=user_id, is_active=True).first
-            )()
+            return await db(User.objects.filter(pk=user_id, is_active=True).first)()
         user = self.scope.get("user")
         headers = dict(self.scope.get("headers", []))
         # Cookies ride along only from browsers, which always send Origin; asgi.py checks it.
@@ -133,7 +147,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.held and self.user is not None:
             self.held = False
-            await sync_to_async(caps.release)(self.project_id, str(self.user.pk))
+            await off_loop(caps.release)(self.conn)
 
     async def emit(self, message: dict[str, Any]) -> None:
         """Sends one message, unless the client has fallen too far behind reading."""
@@ -191,9 +205,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
     async def on_hello(self, message: Hello) -> None:
         assert self.user is not None
         try:
-            answer = await database_sync_to_async(services.hello)(
-                self.user, self.project_id, message.last_seq
-            )
+            answer = await db(services.hello)(self.user, self.project_id, message.last_seq)
         except services.Rejected:
             await self._close(CloseCode.NOT_FOUND)  # access revoked since connecting
             return
@@ -230,9 +242,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if not await self._may_write(ids, len(ids)):
             return
         try:
-            applied = await database_sync_to_async(services.apply_ops)(
-                self.user, self.project_id, message.ops
-            )
+            applied = await db(services.apply_ops)(self.user, self.project_id, message.ops)
         except services.Rejected as exc:
             await self._reject(ids, exc)
             return
@@ -244,7 +254,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             return
         action = services.redo if isinstance(message, Redo) else services.undo
         try:
-            applied = await database_sync_to_async(action)(self.user, self.project_id, message.id)
+            applied = await db(action)(self.user, self.project_id, message.id)
         except services.Rejected as exc:
             await self._reject([message.id], exc)
             return
@@ -272,7 +282,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             self.group, {"type": "room.ops", "ops": applied.ops, "version": applied.version}
         )
-        await sync_to_async(previews.request_all)(self.project_id, applied.ops[-1]["seq"])
+        await off_loop(previews.request_all)(self.project_id, applied.ops[-1]["seq"])
 
     async def on_presence(self, message: PresenceIn) -> None:
         if not self.presence_bucket.take():
@@ -286,7 +296,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
     async def on_preview_size(self, size: int | None) -> None:
         self.preview_size = size
         if size is not None:
-            await sync_to_async(previews.register_size)(self.project_id, size)
+            await off_loop(previews.register_size)(self.project_id, size)
 
     # --- from the room -------------------------------------------------------------------------
 
@@ -298,9 +308,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             return
         if ops[0]["seq"] != self.last_seq + 1:
             # The layer reordered or dropped something: the database has every op.
-            ops = await database_sync_to_async(ops_between)(
-                self.project_id, self.last_seq, ops[-1]["seq"]
-            )
+            ops = await db(ops_between)(self.project_id, self.last_seq, ops[-1]["seq"])
         self.last_seq = ops[-1]["seq"]
         await self.emit({"type": "ops", "ops": ops, "version": event["version"]})
 

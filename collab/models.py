@@ -66,3 +66,26 @@ class Op(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}#{self.seq} {self.op} {self.path}"
+
+
+class Revert(models.Model):
+    """An undo or redo a client asked for, by its id: a resend gets the first answer (the ops it
+    wrote, if any, and the paths it skipped) and never reverts another step."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=80)
+    skipped = models.JSONField(default=list)
+    # The room's seq when it was answered: pruned with the ops.
+    seq = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user", "client_id"], name="collab_revert_client_id_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} revert {self.client_id}"

@@ -9,11 +9,15 @@ per path. Ops are idempotent per (project, user, client op id): a resend returns
 from __future__ import annotations
 
 import copy
+import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -21,13 +25,17 @@ from django.utils import timezone
 from accounts.models import User
 from collab import pointer
 from collab.conf import limit
-from collab.models import Op, Room
+from collab.models import Op, Revert, Room
 from collab.protocol import OpIn
 from collab.selectors import op_out, ops_between
 from orlume_site.api.errors import APIError
 from projects import recipe
 from projects.models import Project
 from projects.selectors import Need, project_for_user
+from projects.services import project_version_record
+
+logger = logging.getLogger("orlume.collab")
+SNAPSHOT_ACTOR = "collab_snapshot"
 
 
 class Rejected(Exception):
@@ -151,26 +159,80 @@ def _commit(
     if room.snapshot_at is None or now - room.snapshot_at >= timedelta(
         seconds=limit("SNAPSHOT_SECONDS")
     ):
-        _snapshot(project, user)
+        # A project version from the room, at most once per SNAPSHOT_SECONDS of activity.
+        project_version_record(project, user, coalesce=False)
         room.snapshot_at = now
         fields.append("snapshot_at")
         retain = limit("OPS_RETAIN")
         if room.seq - room.pruned_through > retain:
             room.pruned_through = room.seq - retain
             Op.objects.filter(project=project, seq__lte=room.pruned_through).delete()
+            Revert.objects.filter(project=project, seq__lte=room.pruned_through).delete()
             fields.append("pruned_through")
+    else:
+        # Inside the window: if editing stops now, the trailing snapshot keeps the last state.
+        project_id = project.pk
+        transaction.on_commit(lambda: schedule_trailing_snapshot(project_id))
     room.save(update_fields=fields)
     return rows
 
 
-def _snapshot(project: Project, user: User) -> None:
-    """A project version from the room, at most once per SNAPSHOT_SECONDS of activity.
+# Per process: when this process last asked for a trailing snapshot of each project, so a busy
+# room costs one cache write per window, not one per op.
+_asked: dict[Any, float] = {}
+_asked_lock = threading.Lock()
 
-    Uses the projects app's version writer (with its per-plan pruning); it should be public.
-    """
-    from projects.services import _record_version
 
-    _record_version(project, user, coalesce=False)
+def schedule_trailing_snapshot(project_id: Any) -> None:
+    """Asks the maintenance queue for `snapshot_trailing(project_id)` SNAPSHOT_SECONDS from now,
+    once per window across processes (a cache key); a lost message is only a missed hint."""
+    from dramatiq import Message
+
+    from orlume_site.broker import MAINTENANCE_QUEUE, broker
+
+    delay = float(limit("SNAPSHOT_SECONDS"))
+    now = time.monotonic()
+    with _asked_lock:
+        if now - _asked.get(project_id, -1e9) < delay:
+            return
+        _asked[project_id] = now
+        if len(_asked) > 10_000:
+            _asked.clear()
+    if not cache.add(f"collab:snapshot:due:{project_id}", 1, timeout=max(1, int(delay))):
+        return
+    broker.enqueue(
+        Message(
+            queue_name=MAINTENANCE_QUEUE,
+            actor_name=SNAPSHOT_ACTOR,
+            args=(str(project_id),),
+            kwargs={},
+            options={},
+        ),
+        delay=int(delay * 1000),
+    )
+
+
+def snapshot_trailing(project_id: Any) -> bool:
+    """Records the room's state as a project version unless the newest version already holds
+    it (idempotent). True when it wrote one. The `collab_snapshot` actor runs it."""
+    with transaction.atomic():
+        project = (
+            Project.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .filter(pk=project_id)
+            .first()
+        )
+        if project is None:
+            return False
+        newest = project.versions.order_by("-version_number").values_list(
+            "version_number", flat=True
+        )
+        if (newest.first() or 0) >= project.version:
+            return False
+        last = Op.objects.filter(project=project).order_by("-seq").select_related("user").first()
+        project_version_record(project, last.user if last else None, coalesce=False)
+        Room.objects.filter(pk=project.pk).update(snapshot_at=timezone.now())
+    return True
 
 
 def apply_ops(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
@@ -216,14 +278,19 @@ def _revert(user: User, project_id: Any, client_id: str, *, redo: bool) -> Appli
     with transaction.atomic():
         project = _project(user, project_id, "edit", for_update=True)
         room = _room(project)
-        done = list(
-            Op.objects.filter(
+        # Remembered even when every path was skipped and no op was written, so a resend never
+        # undoes (or redoes) a second step.
+        first = Revert.objects.filter(project=project, user=user, client_id=client_id).first()
+        if first is not None:
+            done = Op.objects.filter(
                 project=project, user=user, client_op_id__startswith=f"{client_id}#"
             ).order_by("seq")
-        )
-        if done:
             return Applied(
-                [op_out(o) for o in done], project.version, duplicate=True, ids=[client_id]
+                [op_out(o) for o in done],
+                project.version,
+                duplicate=True,
+                skipped=list(first.skipped),
+                ids=[client_id],
             )
         mine = Op.objects.filter(project=project, user=user, kind__in=source_kinds, reverted=False)
         group = mine.aggregate(g=Max("group"))["g"]
@@ -250,6 +317,9 @@ def _revert(user: User, project_id: Any, client_id: str, *, redo: bool) -> Appli
             rows = _commit(project, room, user, kind, writes, _current(project))
         else:
             room.save(update_fields=["seq", "version"])
+        Revert.objects.create(
+            project=project, user=user, client_id=client_id, skipped=skipped, seq=room.seq
+        )
     return Applied([op_out(r) for r in rows], project.version, skipped=skipped, ids=[client_id])
 
 
@@ -259,6 +329,24 @@ def undo(user: User, project_id: Any, client_id: str) -> Applied:
 
 def redo(user: User, project_id: Any, client_id: str) -> Applied:
     return _revert(user, project_id, client_id, redo=True)
+
+
+def record_outside_write(project_id: Any) -> Applied | None:
+    """After a write outside the room (REST save, restore, preset apply) commits: the room's log
+    records it as a `sync` op now, so connected clients can be sent it at once. None when
+    there is no room yet (nobody has joined) or the log already holds that version."""
+    with transaction.atomic():
+        project = Project.objects.select_for_update(of=("self",)).filter(pk=project_id).first()
+        if project is None:
+            return None
+        before = Room.objects.filter(pk=project.pk).values_list("seq", flat=True).first()
+        if before is None:
+            return None
+        room = _room(project)
+        if room.seq == before:
+            return None
+        rows = list(Op.objects.filter(project=project, seq__gt=before).order_by("seq"))
+    return Applied([op_out(r) for r in rows], project.version)
 
 
 def hello(user: User, project_id: Any, last_seq: int | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from projects.models import (
     Upload,
 )
 from projects.selectors import Need, preset_for_user, project_for_user, upload_for_user
+from projects.signals import project_recipe_changed
 
 # History kept per project, by the owner's plan (None: unlimited). Oldest versions go first.
 VERSION_LIMITS: dict[str, int | None] = {
@@ -332,6 +333,14 @@ def _precondition_failed(project: Project) -> APIError:
     )
 
 
+def project_version_record(project: Project, user: User | None, *, coalesce: bool = True) -> None:
+    """Records the project's current recipe and version as a ProjectVersion (folded into the
+    same user's latest one within PROJECT_VERSION_COALESCE_SECONDS when `coalesce`), pruned to
+    the owner's plan. For apps that write recipes themselves (collab's room snapshots); call it
+    inside the transaction that holds the project row."""
+    _record_version(project, user, coalesce=coalesce)
+
+
 def _record_version(project: Project, user: User | None, *, coalesce: bool = True) -> None:
     now = timezone.now()
     latest = project.versions.order_by("-version_number").first()
@@ -402,6 +411,10 @@ def project_save(
         project.save(update_fields=[*fields, "version"])
         if recipe_changed:
             _record_version(project, user)
+            pk, version = project.pk, project.version
+            transaction.on_commit(
+                lambda: project_recipe_changed.send(Project, project_id=pk, version=version)
+            )
     return project
 
 

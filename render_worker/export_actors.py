@@ -75,3 +75,15 @@ def preview_render(project_id: str, sequence: int, size: int, request_id: str) -
         previews.preview_render(project_id, sequence, size, request_id)
     finally:
         connections.close_all()
+
+
+@dramatiq.actor(actor_name="collab_snapshot", queue_name=MAINTENANCE_QUEUE, max_retries=0)
+def collab_snapshot(project_id: str) -> None:
+    """The room's trailing snapshot: its last state as a project version once edits stop inside
+    the snapshot window (collab.services.schedule_trailing_snapshot sends it, delayed)."""
+    from collab import services as room_services
+
+    try:
+        room_services.snapshot_trailing(project_id)
+    finally:
+        connections.close_all()

@@ -182,3 +182,35 @@ def test_the_ops_log_over_rest_is_the_same_log(room: Room) -> None:
         headers={"Authorization": f"Bearer {room.people['out'].access}"},
     )
     assert outsider.status_code == 404
+
+
+def test_a_rest_patch_reaches_everyone_in_the_room_at_once_as_a_sync_op(room: Room) -> None:
+    async def story() -> dict[str, Any]:
+        ed = await room.join("ed")
+        await ed.send(type="op", ops=[op("e1", "/develop/light/contrast", 10)])
+        await ed.ops_until(1)
+        version = (await asyncio.to_thread(Project.objects.get, pk=room.project.pk)).version
+        response = await asyncio.to_thread(
+            httpx.patch,
+            f"http://{room.host}/api/v1/projects/{room.project.pk}",
+            json={"edits": {"develop": {"light": {"exposure": 0.75}}}},
+            headers={
+                "Authorization": f"Bearer {room.people['owner'].access}",
+                "If-Match": f'"{version}"',
+            },
+        )
+        assert response.status_code == 200, response.text
+        # Nobody edits in the room after the PATCH: the op comes from the write itself.
+        return await ed.expect(lambda m: m["type"] == "ops")
+
+    message = run(story())
+    [sync] = message["ops"]
+    assert (sync["seq"], sync["kind"], sync["path"]) == (2, "sync", "")
+    assert sync["value"]["develop"]["light"]["exposure"] == 0.75
+    assert sync["value"]["develop"]["light"]["contrast"] == 10
+    assert message["version"] == project_version(room.project)
+
+
+def project_version(project: Project) -> int:
+    project.refresh_from_db()
+    return project.version
