@@ -45,6 +45,7 @@ from kernels.params import (  # noqa: E402
     ToneCurve,
     WhiteBalance,
 )
+from kernels.pipeline import Pipeline  # noqa: E402
 from kernels.render import render, render_u8  # noqa: E402
 
 WB = WhiteBalance(temperature=5200, tint=8)
@@ -60,6 +61,15 @@ JOB = DevelopSettings(
     hsl=MIXER,
     presence=PRESENCE,
     detail=Detail(sharpening=SHARP),
+)
+
+PREVIEW = DevelopSettings(
+    white_balance=WB,
+    light=LIGHT,
+    tone_curve=CURVE,
+    hsl=MIXER,
+    presence=Presence(saturation=10, clarity=30),
+    detail=Detail(sharpening=SHARP, noise_reduction=NoiseReduction(luminance=30, color=30)),
 )
 
 
@@ -228,6 +238,18 @@ def per_op(img8: np.ndarray) -> None:
         "whole develop (render)",
         full,
         {"NumPy ref": strip_time(lambda s: render(s, JOB, backend=ref), img, 16)},
+    )
+    # A 1600 px preview: resampled before the neighbourhood stages, against developing at full
+    # resolution and resizing last (Pipeline(early_resample=False), the previous behaviour).
+    preview = PREVIEW.model_copy(deep=True)
+    row(
+        "preview 1600 px (render)",
+        best_of(lambda: render(img, preview, backend=cpu, size=1600), 2),
+        {
+            "full res, then resize": best_of(
+                lambda: Pipeline(preview, cpu, size=1600, early_resample=False).run(img), 2
+            )
+        },
     )
 
 

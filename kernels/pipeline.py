@@ -52,6 +52,13 @@ from kernels.params import DevelopSettings, Mask
 log = logging.getLogger(__name__)
 
 BAND_ROWS = 512
+# Resample before the neighbourhood stages when the output is at most this fraction of the
+# cropped input (per axis): a 1600 px preview of a 2048 px proxy (0.78) or of a 24 MP original.
+EARLY_RESAMPLE_MAX = 0.85
+# With a crop, straighten or lens warp the early resample stops at this multiple of the output
+# size, the geometry's interpolation runs there and the final Lanczos shrinks the rest: the
+# interpolation of an image already at output size would blur it visibly (docs/kernels.md).
+EARLY_WARP_MARGIN = 2.0
 Progress = Callable[[float, str], None]
 
 
@@ -181,7 +188,31 @@ class Pipeline:
     output_transform: bool = True
     progress: Progress | None = None
     band_rows: int = BAND_ROWS
+    # Reduced-size output: resample first and run every stage at the output's resolution with
+    # pixel radii scaled (see early_scale). False: full resolution, then resize (the reference).
+    early_resample: bool = True
     _weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def early_scale(self, w: int, h: int) -> tuple[float, float] | None:
+        """(x, y) factors to resample a w x h input by before developing, or None.
+
+        Every stage's geometry is relative to the image (crop and lens in fractions, masks,
+        clarity/texture/dehaze radii in fractions of the long edge) except the pixel radii of
+        noise reduction and sharpening, which the ops scale by the factor. Developing at the
+        output's size approximates developing at full size and resizing: detail finer than an
+        output pixel, which the resize would average away, is not sharpened or denoised first
+        (docs/kernels.md gives the measured difference)."""
+        if not self.early_resample or self.size is None:
+            return None
+        g = self.settings.geometry
+        cw, ch = geometry.output_size(g, w, h) if not g.is_identity() else (w, h)
+        tw, th = geometry.target_size(self.size, cw, ch)
+        fx, fy = tw / cw, th / ch
+        if not geometry.is_identity(g, self.settings.lens):
+            fx, fy = fx * EARLY_WARP_MARGIN, fy * EARLY_WARP_MARGIN
+        if max(fx, fy) > EARLY_RESAMPLE_MAX:
+            return None
+        return fx, fy
 
     def _report(self, fraction: float, stage: str) -> None:
         log.debug("develop stage %s (%.0f%%) on %s", stage, fraction * 100, self.backend.name)
@@ -192,6 +223,22 @@ class Pipeline:
         s = self.settings
         bands = Banding(self.backend, self.band_rows)
         h, w = image.shape[:2]
+        crop = geometry.output_size(s.geometry, w, h) if not s.geometry.is_identity() else (w, h)
+        early = self.early_scale(w, h)
+        scale = 1.0  # working pixels per original pixel
+        geom = s.geometry
+        if early is not None:
+            # A crop alone snaps to the full-size image's pixels; keep those edges at the
+            # reduced size (resampled there), or the preview would shift by up to half a pixel.
+            if s.geometry.angle == 0 and s.lens.is_identity() and not s.geometry.is_identity():
+                geom = geometry.snapped(s.geometry, w, h)
+            fx, fy = early
+            image = geometry.resize(
+                self.backend, image, max(1, round(w * fx)), max(1, round(h * fy))
+            )
+            h, w = image.shape[:2]
+            scale = max(fx, fy)
+            out = None  # the caller's full-size buffer no longer fits
         active_masks = [
             m for m in s.masks if m.enabled and m.shapes and not m.adjustments.is_identity()
         ]
@@ -202,7 +249,7 @@ class Pipeline:
 
         self._report(0.1, "noise")
         if denoise_active(s.detail.noise_reduction):
-            bands.op(work, Denoise(s.detail.noise_reduction))
+            bands.op(work, Denoise(s.detail.noise_reduction, scale))
 
         self._report(0.2, "dehaze")
         if s.presence.dehaze:
@@ -227,16 +274,18 @@ class Pipeline:
 
         self._report(0.6, "detail")
         if sharpen_active(s.detail.sharpening):
-            bands.op(work, Sharpen(s.detail.sharpening))
+            bands.op(work, Sharpen(s.detail.sharpening, scale))
         for mask in active_masks:
-            for dop in local.detail_ops(mask.adjustments):
+            for dop in local.detail_ops(mask.adjustments, scale):
                 bands.masked_op(work, dop, self._weights[mask.id])
         self._weights.clear()
 
         self._report(0.7, "geometry")
-        result = geometry.apply(self.backend, work, s.geometry, s.lens)
-        tw, th = geometry.target_size(self.size, result.shape[1], result.shape[0])
-        scale = tw / result.shape[1]
+        result = geometry.apply(self.backend, work, geom, s.lens, snap=early is None)
+        # The size asked for, from the full-resolution crop: an early-resampled crop may differ
+        # from it by a pixel of rounding, which the resize below absorbs.
+        tw, th = geometry.target_size(self.size, *crop)
+        scale = tw / crop[0]  # output pixels per original pixel (grain scales with it)
         if (tw, th) != (result.shape[1], result.shape[0]):
             result = geometry.resize(self.backend, result, tw, th)
         if result is not work:

@@ -46,7 +46,7 @@ class CpuBackend(Backend):
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
         self._loops.convolve_h.argtypes = [_ptr, _ptr, _long, _long, _int, _ptr, _int]
         self._loops.min_filter.argtypes = [_ptr, _ptr, _ptr, _long, _long, _int]
-        self._loops.bilateral.argtypes = [_ptr, _ptr, _long, _long, _ptr]
+        self._loops.bilateral.argtypes = [_ptr, _ptr, _long, _long, _ptr, _ptr]
         self._loops.warp.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _long, _long, _ptr]
         self._loops.resize_v.argtypes = [_ptr, _ptr, _long, _long, _long, _ptr, _ptr, _int]
         self._loops.resize_h.argtypes = [_ptr, _ptr, _long, _long, _int, _long, _ptr, _ptr, _int]
@@ -135,7 +135,8 @@ class CpuBackend(Backend):
             ],
             dtype=np.float32,
         )
-        self._loops.bilateral(_p(img), _p(out), img.shape[0], img.shape[1], _p(p))
+        scratch = np.empty(img.shape[:2], dtype=np.float32)  # the luminance plane
+        self._loops.bilateral(_p(img), _p(out), img.shape[0], img.shape[1], _p(p), _p(scratch))
         return out
 
     def warp(

@@ -65,19 +65,85 @@ void min_filter(const float* __restrict src, float* __restrict tmp, float* __res
         for (long x = 0; x < w; ++x) dst[y * w + x] = min_filter_px(tmp + x, (int)h, w, (int)y, r);
 }
 
-void bilateral(const float* __restrict src, float* __restrict dst, long h, long w,
-               const float* __restrict P) {
-    const int r = (int)P[0];
-#pragma omp parallel for schedule(dynamic, 8)
-    for (long y = 0; y < h; ++y) {
-        if (r == 3) {  // the pipeline's radius: a constant window unrolls and vectorises
+}  // extern "C"
+
+// Bilateral, host loop. Interior pixels run taps-outer over a chunk of a row: for each of the
+// (2r+1)^2 taps one unit-stride SIMD loop over the chunk adds that tap's terms to per-pixel
+// accumulators in L1 (a per-pixel gather of 49 clamped taps over interleaved RGB does not
+// vectorise). Each pixel still sums its taps in bilateral_r_px's order (dy, then dx) with the
+// same weights, from a luminance plane computed once with the same k_luma. The r columns at
+// each edge use the gather itself. A channel whose range sigma is 0 skips its weights.
+#define K_BL_CHUNK 256
+template <bool LUMA, bool CHROMA>
+static void bilateral_rows(const float* __restrict src, const float* __restrict Y,
+                           float* __restrict dst, long h, long w, const float* __restrict P, int r) {
+    const float kl = P[2], kc = P[3], ks = P[1];
+#pragma omp parallel
+    {
+        alignas(64) float al[K_BL_CHUNK], wl[K_BL_CHUNK], ar[K_BL_CHUNK], ag[K_BL_CHUNK],
+            ab[K_BL_CHUNK], wc[K_BL_CHUNK];
+#pragma omp for schedule(static)
+        for (long y = 0; y < h; ++y) {
+            const float* __restrict Yc = Y + y * w;
+            for (long c0 = r; c0 < w - r; c0 += K_BL_CHUNK) {
+                const long n = (w - r - c0) < K_BL_CHUNK ? (w - r - c0) : K_BL_CHUNK;
 #pragma omp simd
-            for (long x = 0; x < w; ++x)
-                bilateral_r_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3, 3);
-        } else {
-            for (long x = 0; x < w; ++x) bilateral_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3);
+                for (long i = 0; i < n; ++i) {
+                    al[i] = 0.0f; wl[i] = 0.0f; ar[i] = 0.0f; ag[i] = 0.0f; ab[i] = 0.0f; wc[i] = 0.0f;
+                }
+                for (int dy = -r; dy <= r; ++dy) {
+                    long yy = y + dy; yy = yy < 0 ? 0 : (yy >= h ? h - 1 : yy);
+                    for (int dx = -r; dx <= r; ++dx) {
+                        const float s = -(float)(dx * dx + dy * dy) * ks;
+                        const float* __restrict Yn = Y + yy * w + c0 + dx;
+                        const float* __restrict q = src + (yy * w + c0 + dx) * 3;
+#pragma omp simd
+                        for (long i = 0; i < n; ++i) {
+                            const float yn = Yn[i];
+                            const float d = yn - Yc[c0 + i];
+                            const float d2 = d * d;
+                            if (LUMA) {
+                                const float wgt = bilateral_weight(s, d2, kl);
+                                al[i] += wgt * yn; wl[i] += wgt;
+                            }
+                            if (CHROMA) {
+                                const float wgt = bilateral_weight(s, d2, kc);
+                                ar[i] += wgt * (q[3 * i] - yn); ag[i] += wgt * (q[3 * i + 1] - yn);
+                                ab[i] += wgt * (q[3 * i + 2] - yn); wc[i] += wgt;
+                            }
+                        }
+                    }
+                }
+                const float* __restrict c = src + (y * w + c0) * 3;
+                float* __restrict o = dst + (y * w + c0) * 3;
+#pragma omp simd
+                for (long i = 0; i < n; ++i) {
+                    const float y0 = Yc[c0 + i];
+                    const float ly = LUMA ? al[i] / wl[i] : y0;
+                    o[3 * i] = ly + (CHROMA ? ar[i] / wc[i] : c[3 * i] - y0);
+                    o[3 * i + 1] = ly + (CHROMA ? ag[i] / wc[i] : c[3 * i + 1] - y0);
+                    o[3 * i + 2] = ly + (CHROMA ? ab[i] / wc[i] : c[3 * i + 2] - y0);
+                }
+            }
+            const long lo = r < w ? r : w;
+            for (long x = 0; x < w; x = (x + 1 == lo && w - r > lo) ? w - r : x + 1)
+                bilateral_r_px(src, (int)h, (int)w, (int)x, (int)y, P, dst + (y * w + x) * 3, r);
         }
     }
+}
+
+extern "C" {
+
+void bilateral(const float* __restrict src, float* __restrict dst, long h, long w,
+               const float* __restrict P, float* __restrict luma_scratch) {
+    const int r = (int)P[0];
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < h * w; ++i) luma_scratch[i] = k_luma(src[3 * i], src[3 * i + 1], src[3 * i + 2]);
+    const bool l = P[2] > 0.0f, c = P[3] > 0.0f;
+    if (l && c) bilateral_rows<true, true>(src, luma_scratch, dst, h, w, P, r);
+    else if (l) bilateral_rows<true, false>(src, luma_scratch, dst, h, w, P, r);
+    else if (c) bilateral_rows<false, true>(src, luma_scratch, dst, h, w, P, r);
+    else bilateral_rows<false, false>(src, luma_scratch, dst, h, w, P, r);
 }
 
 void warp(const float* __restrict src, float* __restrict dst, long h, long w, int c, long out_h,

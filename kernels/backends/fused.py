@@ -9,26 +9,52 @@ from collections.abc import Sequence
 CPU_TEMPLATE = """\
 {includes}
 
-// src and dst may be the same buffer (in-place passes): each pixel is read before it is written.
+// Host loop: each row is processed in chunks of K_CHUNK pixels. A chunk is split into planar
+// r, g, b arrays that stay in L1, each stage runs as its own unit-stride SIMD loop over them,
+// and the chunk is interleaved back. One long loop body calling every stage in turn spills
+// registers and reloads its parameter pointers per vector (measured ~1.6x slower than the sum
+// of the stages run alone); per-stage loops over an L1 chunk cost a few loads and stores.
+// src and dst may be the same buffer (in-place passes): each chunk is read before it is written.
+#define K_CHUNK 512
 extern "C" void fused(const float* src, float* dst, long h, long w,
                       long src_stride, long dst_stride, long x0, long y0,
                       const float* __restrict params, const long* __restrict offsets) {{
-#pragma omp parallel for schedule(static)
-    for (long y = 0; y < h; ++y) {{
-        const float* s = src + y * src_stride;
-        float* d = dst + y * dst_stride;
-        const float fy = (float)(y + y0);
+#pragma omp parallel
+    {{
+        alignas(64) float R[K_CHUNK];
+        alignas(64) float G[K_CHUNK];
+        alignas(64) float B[K_CHUNK];
 {param_ptrs}
+#pragma omp for schedule(static)
+        for (long y = 0; y < h; ++y) {{
+            const float fy = (float)(y + y0);
+            for (long c0 = 0; c0 < w; c0 += K_CHUNK) {{
+                const long n = w - c0 < K_CHUNK ? w - c0 : K_CHUNK;
+                const float* s = src + y * src_stride + 3 * c0;
+                float* d = dst + y * dst_stride + 3 * c0;
+                const float fx0 = (float)(c0 + x0);
 #pragma omp simd
-        for (long x = 0; x < w; ++x) {{
-            float r = s[3 * x], g = s[3 * x + 1], b = s[3 * x + 2];
-            const float fx = (float)(x + x0);
+                for (long i = 0; i < n; ++i) {{
+                    R[i] = s[3 * i]; G[i] = s[3 * i + 1]; B[i] = s[3 * i + 2];
+                }}
 {calls}
-            d[3 * x] = r; d[3 * x + 1] = g; d[3 * x + 2] = b;
+#pragma omp simd
+                for (long i = 0; i < n; ++i) {{
+                    d[3 * i] = R[i]; d[3 * i + 1] = G[i]; d[3 * i + 2] = B[i];
+                }}
+            }}
         }}
     }}
 }}
 """
+
+CPU_STAGE = """\
+#pragma omp simd
+                for (long i = 0; i < n; ++i) {{
+                    float r = R[i], g = G[i], b = B[i];
+                    {kernel}_px(r, g, b, fx0 + (float)i, fy, P{index});
+                    R[i] = r; G[i] = g; B[i] = b;
+                }}"""
 
 CUDA_TEMPLATE = """\
 {includes}
@@ -58,9 +84,8 @@ def fused_source(kernels: Sequence[str], target: str = "cpu") -> str:
     ptrs = "\n".join(
         f"{pad}const float* __restrict P{i} = params + offsets[{i}];" for i in range(len(kernels))
     )
-    calls = "\n".join(
-        f"{pad}{'    ' if target == 'cpu' else ''}{k}_px(r, g, b, fx, fy, P{i});"
-        for i, k in enumerate(kernels)
-    )
-    template = CPU_TEMPLATE if target == "cpu" else CUDA_TEMPLATE
-    return template.format(includes=includes, param_ptrs=ptrs, calls=calls)
+    if target == "cpu":
+        calls = "\n".join(CPU_STAGE.format(kernel=k, index=i) for i, k in enumerate(kernels))
+        return CPU_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)
+    calls = "\n".join(f"{pad}{k}_px(r, g, b, fx, fy, P{i});" for i, k in enumerate(kernels))
+    return CUDA_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)

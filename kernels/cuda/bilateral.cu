@@ -4,6 +4,14 @@
 // P: radius, 1/(2 sigma_s^2), 1/(2 sigma_luma^2), 1/(2 sigma_chroma^2) (0 when off).
 #include "common.cuh"
 
+// The range-and-space weight of one tap: exp(s - d2 k) as 2^((s - d2 k) / ln 2), s the spatial
+// exponent (-(dx^2 + dy^2) / (2 sigma_s^2)), k = 1 / (2 sigma_range^2). Shared by the gather
+// below and the host's taps-outer loop (kernels/backends/cpu_loops.cpp), so both sum the same
+// terms in the same order.
+__device__ float bilateral_weight(float s, float d2, float k) {
+    return k_exp2((s - d2 * k) * 1.44269504f);
+}
+
 __device__ void bilateral_r_px(const float* __restrict__ src, int h, int w, int x, int y,
                                const float* __restrict__ P, float* __restrict__ out, int r) {
     const float* c0 = src + ((long)y * w + x) * 3;
@@ -19,9 +27,8 @@ __device__ void bilateral_r_px(const float* __restrict__ src, int h, int w, int 
             float yn = k_luma(q[0], q[1], q[2]);
             float d2 = (yn - y0) * (yn - y0);
             float s = -(float)(dx * dx + dy * dy) * P[1];
-            // exp(z) = 2^(z / ln 2)
-            float wgt_l = k_exp2((s - d2 * P[2]) * 1.44269504f);
-            float wgt_c = k_exp2((s - d2 * P[3]) * 1.44269504f);
+            float wgt_l = bilateral_weight(s, d2, P[2]);
+            float wgt_c = bilateral_weight(s, d2, P[3]);
             al += wgt_l * yn; wl += wgt_l;
             acr += wgt_c * (q[0] - yn); acg += wgt_c * (q[1] - yn); acb += wgt_c * (q[2] - yn);
             wc += wgt_c;

@@ -4,6 +4,7 @@ strength the chroma range sigma (up to 0.1); the detail sliders narrow them (kee
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,17 +27,29 @@ def sigmas(nr: NoiseReduction) -> tuple[float, float]:
     return (luma if luma >= MIN_SIGMA else 0.0), (chroma if chroma >= MIN_SIGMA else 0.0)
 
 
+def spatial(scale: float) -> tuple[int, float]:
+    """Window radius and spatial sigma in pixels of an image at `scale` x the original (a
+    preview resampled early): the same footprint in the picture, never above the full size."""
+    sigma = SIGMA_SPATIAL * min(1.0, scale)
+    return min(RADIUS, max(1, math.ceil(2 * sigma))), sigma
+
+
 @dataclass
 class Denoise:
     settings: NoiseReduction
-    halo: int = RADIUS
+    scale: float = 1.0  # working pixels per original pixel
+
+    @property
+    def halo(self) -> int:
+        return spatial(self.scale)[0]
 
     def prepare(self, backend: Backend, image: np.ndarray) -> None:
         pass
 
     def run(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
         sl, sc = sigmas(self.settings)
-        return backend.bilateral(band, RADIUS, SIGMA_SPATIAL, sl, sc)
+        radius, sigma = spatial(self.scale)
+        return backend.bilateral(band, radius, sigma, sl, sc)
 
 
 def is_active(nr: NoiseReduction) -> bool:

@@ -65,12 +65,34 @@ def warp_params(geom: Geometry, lens: Lens, w: int, h: int) -> np.ndarray:
     )
 
 
-def apply(backend: Backend, img: np.ndarray, geom: Geometry, lens: Lens) -> np.ndarray:
+def snapped(geom: Geometry, w: int, h: int) -> Geometry:
+    """`geom` with its crop moved to the whole pixels a w x h image snaps it to (what `apply`
+    does when nothing else resamples), as fractions: for a resampled copy of that image, whose
+    own rounding would shift the crop by up to half an output pixel."""
+    c = geom.crop
+    ow, oh = output_size(geom, w, h)
+    left, top = round(c.left * w), round(c.top * h)
+    crop = c.model_copy(
+        update={
+            "left": left / w,
+            "top": top / h,
+            "right": (left + ow) / w,
+            "bottom": (top + oh) / h,
+        }
+    )
+    return geom.model_copy(update={"crop": crop})
+
+
+def apply(
+    backend: Backend, img: np.ndarray, geom: Geometry, lens: Lens, *, snap: bool = True
+) -> np.ndarray:
+    """Lens, straighten, crop and flips. A crop alone snaps to whole pixels and is exact unless
+    `snap` is False (then it is resampled at its fractional position, like any warp)."""
     if is_identity(geom, lens):
         return img
     h, w = img.shape[:2]
     ow, oh = output_size(geom, w, h)
-    if geom.angle == 0 and lens.is_identity():
+    if snap and geom.angle == 0 and lens.is_identity():
         # Nothing resamples: crop edges snap to whole pixels and the result is exact.
         left, top = round(geom.crop.left * w), round(geom.crop.top * h)
         view = img[top : top + oh, left : left + ow]

@@ -10,6 +10,7 @@ import numpy as np
 from kernels.ops.stage import PixelStage, luma
 from kernels.params import HSL, HSL_BANDS
 
+# Ascending from 0: the kernel finds a hue's segment as the last centre at or below it.
 CENTRES = np.array([0.0, 30.0, 60.0, 120.0, 180.0, 240.0, 270.0, 300.0])
 HUE_RANGE_DEG = 30.0
 
@@ -35,6 +36,22 @@ def band_table(hsl: HSL) -> np.ndarray:
     return np.array(rows, dtype=np.float32)
 
 
+def segment_table(hsl: HSL) -> np.ndarray:
+    """(8, 8), the kernel's parameters: for the segment from each centre to the next, start,
+    1 / width, then dh, ds, dl as (start band's value, next band's minus it). Between two
+    centres only those two bands have weight (1 - S(t) and S(t)), so the kernel interpolates
+    one pair instead of weighing all eight bands."""
+    bands = band_table(hsl).astype(np.float64)
+    nxt = np.roll(bands, -1, axis=0)
+    values = np.stack([bands[:, 3:], nxt[:, 3:] - bands[:, 3:]], axis=-1).reshape(8, 6)
+    return np.column_stack([bands[:, 0], bands[:, 2], values]).astype(np.float32)
+
+
+def bands_from_segments(seg: np.ndarray) -> np.ndarray:
+    """The band table (centre, 1/prev, 1/next, dh, ds, dl) back from the kernel's segments."""
+    return np.column_stack([seg[:, 0], np.roll(seg[:, 1], 1), seg[:, 1], seg[:, 2:7:2]])
+
+
 def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
     """(..., 8) weights of each band at `hue` degrees."""
     d = (hue[..., None] - table[:, 0] + 180.0) % 360.0 - 180.0
@@ -44,7 +61,7 @@ def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    table = p.reshape(8, 6).astype(np.float64)
+    table = bands_from_segments(p.reshape(8, 8).astype(np.float64))
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     mx = np.maximum(r, np.maximum(g, b))
     mn = np.minimum(r, np.minimum(g, b))
@@ -71,4 +88,4 @@ def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
 def stage(hsl: HSL) -> PixelStage | None:
     if hsl.is_identity():
         return None
-    return PixelStage("hsl", band_table(hsl).ravel(), reference)
+    return PixelStage("hsl", segment_table(hsl).ravel(), reference)

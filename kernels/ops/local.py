@@ -67,12 +67,14 @@ def presence_ops(adj: LocalAdjustments) -> list[LocalContrast | Dehaze]:
     return ops
 
 
-def detail_ops(adj: LocalAdjustments) -> list[Sharpen | Soften | Denoise]:
+def detail_ops(adj: LocalAdjustments, scale: float = 1.0) -> list[Sharpen | Soften | Denoise]:
+    """The mask's detail ops; `scale`: working pixels per original pixel (pixel radii shrink
+    with an early-resampled preview)."""
     ops: list[Sharpen | Soften | Denoise] = []
     if adj.sharpness > 0:
-        ops.append(Sharpen(Sharpening(amount=adj.sharpness, radius=1.0, detail=50)))
+        ops.append(Sharpen(Sharpening(amount=adj.sharpness, radius=1.0, detail=50), scale))
     elif adj.sharpness < 0:
-        ops.append(Soften(-adj.sharpness / 100))
+        ops.append(Soften(-adj.sharpness / 100, max(0.25, 2.0 * min(1.0, scale))))
     if adj.noise > 0:
-        ops.append(Denoise(NoiseReduction(luminance=adj.noise, color=adj.noise / 2)))
+        ops.append(Denoise(NoiseReduction(luminance=adj.noise, color=adj.noise / 2), scale))
     return ops

@@ -42,20 +42,32 @@ def apply_reference(
     return (rgb + (p[0] * d * soft * m)[..., None]).astype(np.float32)
 
 
+# Floor for the scaled radius of an early-resampled preview: a sampled Gaussian narrower than
+# this is a single tap and would not sharpen at all, where sharpening at full size and shrinking
+# still lifts detail near the output Nyquist. 0.45 px minimised the preview-vs-full difference
+# over 0.35..0.55 (tests/kernels/pipeline/test_early_resample.py, docs/kernels.md).
+MIN_SIGMA = 0.45
+
+
 @dataclass
 class Sharpen:
     settings: Sharpening
+    scale: float = 1.0  # working pixels per original pixel (early-resampled previews)
+
+    @property
+    def sigma(self) -> float:
+        return max(MIN_SIGMA, self.settings.radius * min(1.0, self.scale))
 
     @property
     def halo(self) -> int:
-        return gaussian_radius(self.settings.radius) + 1
+        return gaussian_radius(self.sigma) + 1
 
     def prepare(self, backend: Backend, image: np.ndarray) -> None:
         pass  # purely local
 
     def aux(self, backend: Backend, band: np.ndarray, y0: int) -> np.ndarray:
         """Blurred luminance of the band with its halo (from values not yet sharpened)."""
-        return gaussian_blur(backend, backend.luma(band), self.settings.radius)[..., 0]
+        return gaussian_blur(backend, backend.luma(band), self.sigma)[..., 0]
 
     def apply(
         self, backend: Backend, core: np.ndarray, aux: np.ndarray, offset: int, y0: int

@@ -35,6 +35,29 @@ def test_each_neighbourhood_op_on_the_cpu_matches_the_reference(
     np.testing.assert_allclose(op.run(cpu, photo, 0), expected, atol=GATHER_ATOL)  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        NoiseReduction(luminance=70, color=60),
+        NoiseReduction(luminance=70),
+        NoiseReduction(color=60),
+    ],
+    ids=["both", "luminance", "colour"],
+)
+def test_bilateral_host_loop_matches_the_reference_across_row_chunks(
+    settings: NoiseReduction, cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # The host loop works on 256-pixel chunks of a row with the edge columns apart; a strip
+    # 600 pixels wide has three chunks (the last partial) and both edges, per channel switch.
+    rng = np.random.default_rng(3)
+    strip = np.tile(photo[:9], (1, 7, 1))[:, :600]
+    strip = (strip + rng.normal(0, 0.01, strip.shape)).astype(np.float32)
+    op = denoise.Denoise(settings)
+    expected = op.run(ref, strip, 0)
+    assert not np.allclose(expected, strip, atol=1e-3)
+    np.testing.assert_allclose(op.run(cpu, strip, 0), expected, atol=GATHER_ATOL)
+
+
 GEOMETRIES = {
     "crop": (Geometry(crop=Crop(left=0.2, top=0.1, right=0.7, bottom=0.8)), Lens()),
     "straighten+flip": (Geometry(angle=-12.5, flip_horizontal=True, flip_vertical=True), Lens()),

@@ -102,6 +102,26 @@ def test_hsl_band_weights_sum_to_one_and_change_smoothly() -> None:
     assert np.abs(np.diff(w, axis=0)).max() < 0.01  # no hard edge between neighbouring bands
 
 
+def test_hsl_segment_interpolation_equals_the_eight_band_weighted_sum() -> None:
+    # The kernel reads one segment (two bands) per pixel; the reference weighs all eight.
+    mixer = HSL(
+        red=HSLBand(hue=40, saturation=-20, luminance=10),
+        orange=HSLBand(hue=-60, saturation=80),
+        aqua=HSLBand(luminance=-70),
+        magenta=HSLBand(hue=100, saturation=-100, luminance=100),
+    )
+    seg = hsl.segment_table(mixer).astype(np.float64)
+    hues = np.linspace(0, 360, 7201)[:-1]
+    expected = hsl.band_weights(hues, hsl.band_table(mixer).astype(np.float64)) @ (
+        hsl.band_table(mixer)[:, 3:].astype(np.float64)
+    )
+    k = np.searchsorted(seg[:, 0], hues, side="right") - 1  # the last centre at or below
+    t = np.minimum((hues - seg[k, 0]) * seg[k, 1], 1.0)
+    s = t * t * (3 - 2 * t)
+    got = seg[k, 2:7:2] + seg[k, 3:8:2] * s[:, None]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 def test_hsl_leaves_greys_alone_and_moves_only_its_band(backend: Backend) -> None:
     px = np.array([[[0.3, 0.3, 0.3], [0.5, 0.05, 0.05], [0.05, 0.1, 0.6]]], dtype=np.float32)
     stage = hsl.stage(HSL(blue=HSLBand(saturation=-100, luminance=50)))
