@@ -156,6 +156,17 @@ def test_streamed_8bit_job_equals_decode_render_encode(cpu: CpuBackend) -> None:
     np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu), expected)
 
 
+def test_a_streamed_job_whose_tone_stage_group_is_empty_is_exposure_only(cpu: CpuBackend) -> None:
+    from kernels.ops import transfer
+    from kernels.render import render_u8
+
+    img8 = (np.random.default_rng(3).random((40, 50, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(light=Light(exposure=1.0))
+    linear = cpu.decode_u8(img8, transfer.srgb_decode_table())
+    expected = cpu.encode_u8(render(linear, settings, backend=cpu), transfer.srgb_encode_table())
+    np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu), expected)
+
+
 def test_recipes_with_whole_image_stages_do_not_stream() -> None:
     from kernels.pipeline import can_stream
 
