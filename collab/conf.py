@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "SNAPSHOT_SECONDS": 5.0,
     "OPS_RETAIN": 10_000,
     "PREVIEW_INFLIGHT_SECONDS": 10.0,
+    # How long a broadcast that arrived ahead of a gap waits for the missing ones before the
+    # connection reads them from the database.
+    "GAP_FILL_SECONDS": 0.1,
 }
 
 

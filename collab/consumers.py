@@ -9,6 +9,7 @@ delivers ops gap-free and in sequence order, filling any gap from the database.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pydantic import ValidationError
@@ -72,6 +74,16 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
 
 
 class SyncConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first runs close_old_connections on the one thread-sensitive thread
+        # for every message, each broadcast delivery included: a thread hop per delivery (2000/s
+        # in a busy server) for nothing, since this consumer touches the database only through
+        # db(), whose database_sync_to_async closes old connections on its own thread.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         broadcast.remember_loop()
         self.project_id = str(self.scope["url_route"]["kwargs"]["project_id"])
@@ -87,6 +99,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self.preview_size: int | None = None
         self.last_preview_seq = -1
         self.presence: dict[str, Any] = {}
+        # Broadcasts that arrived ahead of a gap, by first seq, and the task that fills the gap.
+        self.early: dict[int, tuple[list[dict[str, Any]], int]] = {}
+        self.gap_task: asyncio.Task[None] | None = None
+        self.delivering = asyncio.Lock()
         self.op_bucket = TokenBucket(limit("OPS_PER_SECOND"), limit("OP_BURST"))
         self.presence_bucket = TokenBucket(limit("PRESENCE_PER_SECOND"), limit("PRESENCE_BURST"))
 
@@ -148,6 +164,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if self.held and self.user is not None:
             self.held = False
             await off_loop(caps.release)(self.conn)
+        if self.gap_task is not None:
+            self.gap_task.cancel()
 
     async def emit(self, message: dict[str, Any]) -> None:
         """Sends one message, unless the client has fallen too far behind reading."""
@@ -307,10 +325,55 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if not ops:
             return
         if ops[0]["seq"] != self.last_seq + 1:
-            # The layer reordered or dropped something: the database has every op.
-            ops = await db(ops_between)(self.project_id, self.last_seq, ops[-1]["seq"])
+            # Ahead of a gap. Two processes writing to one room publish in either order, so the
+            # missing ops usually arrive a moment later: hold this batch, and read the database
+            # (which has every op) only if the gap is still open after GAP_FILL_SECONDS. Filling
+            # at once cost every member of a busy room a query per reordering, which queued
+            # behind the writes and starved broadcasts.
+            self.early[ops[0]["seq"]] = (ops, event["version"])
+            if self.gap_task is None:
+                self.gap_task = asyncio.get_running_loop().create_task(self._fill_gap_later())
+            return
+        async with self.delivering:
+            await self._deliver(ops, event["version"])
+            await self._drain()
+
+    async def _deliver(self, ops: list[dict[str, Any]], version: int) -> None:
+        """Sends ops that continue last_seq (callers hold `delivering`, so deliveries from the
+        handler and from the gap filler never interleave)."""
         self.last_seq = ops[-1]["seq"]
-        await self.emit({"type": "ops", "ops": ops, "version": event["version"]})
+        await self.emit({"type": "ops", "ops": ops, "version": version})
+
+    async def _drain(self) -> None:
+        """Sends held batches that now continue last_seq; drops those already covered."""
+        for first in sorted(self.early):
+            assert self.last_seq is not None
+            ops, version = self.early.pop(first)
+            fresh = [o for o in ops if o["seq"] > self.last_seq]
+            if not fresh:
+                continue
+            if fresh[0]["seq"] != self.last_seq + 1:
+                self.early[first] = (ops, version)
+                return
+            await self._deliver(fresh, version)
+
+    async def _fill_gap_later(self) -> None:
+        try:
+            await asyncio.sleep(limit("GAP_FILL_SECONDS"))
+            if not self.early or self.last_seq is None or self.closing:
+                return
+            through = max(ops[-1]["seq"] for ops, _ in self.early.values())
+            version = max(v for _, v in self.early.values())
+            ops = await db(ops_between)(self.project_id, self.last_seq, through)
+            async with self.delivering:
+                ops = [o for o in ops if o["seq"] > self.last_seq]
+                if ops and ops[0]["seq"] == self.last_seq + 1:
+                    await self._deliver(ops, version)
+                await self._drain()
+        finally:
+            self.gap_task = None
+            if self.early and not self.closing:
+                self.gap_task = asyncio.get_running_loop().create_task(self._fill_gap_later())
 
     async def room_join(self, event: dict[str, Any]) -> None:
         if event["conn"] == self.conn:
