@@ -5,6 +5,8 @@ Importing this module installs the broker globally, before any actor is declared
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from django.conf import settings
 from dramatiq.brokers.stub import StubBroker
@@ -23,9 +25,32 @@ BULK_QUEUE = "bulk"
 MAINTENANCE_QUEUE = "maintenance"
 
 
+class CloseDjangoConnections(dramatiq.Middleware):
+    """Hands each worker thread's database connection back after every message.
+
+    Worker threads live long; without this each keeps a pooled connection forever and a busy
+    worker drains PostgreSQL's pool. One place, so no actor needs its own try/finally.
+    """
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        from django.db import connections
+
+        connections.close_all()
+
+    after_skip_message = after_process_message
+
+
 def _middleware() -> list[dramatiq.Middleware]:
     # Retries stay short: the database sweep, not the broker, is what guarantees completion.
     return [
+        CloseDjangoConnections(),
         AgeLimit(),
         TimeLimit(time_limit=30 * 60 * 1000),
         ShutdownNotifications(),

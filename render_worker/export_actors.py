@@ -14,7 +14,6 @@ django.setup()
 
 import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connections  # noqa: E402
 
 from exports import services  # noqa: E402
 from orlume_site.broker import BULK_QUEUE, INTERACTIVE_QUEUE, MAINTENANCE_QUEUE  # noqa: E402
@@ -31,27 +30,18 @@ _EXPORT_TIME_LIMIT_MS = int((settings.EXPORT_ATTEMPT_TIMEOUT_SECONDS + 120) * 10
     time_limit=_EXPORT_TIME_LIMIT_MS,
 )
 def export_render(export_id: str) -> str:
-    try:
-        return services.export_run(export_id)
-    finally:
-        connections.close_all()
+    return services.export_run(export_id)
 
 
 @dramatiq.actor(actor_name=services.BATCH_FINISH_ACTOR, queue_name=BULK_QUEUE, max_retries=0)
 def batch_finish(batch_id: str) -> str:
-    try:
-        return services.batch_finish(batch_id)
-    finally:
-        connections.close_all()
+    return services.batch_finish(batch_id)
 
 
 @dramatiq.actor(actor_name=services.SWEEP_ACTOR, queue_name=MAINTENANCE_QUEUE, max_retries=0)
 def exports_sweep() -> None:
     """One sweep, for schedulers that prefer sending a message to running `manage.py sweep`."""
-    try:
-        services.Sweeper().once()
-    finally:
-        connections.close_all()
+    services.Sweeper().once()
 
 
 @dramatiq.actor(actor_name="asset_process", queue_name=INTERACTIVE_QUEUE, max_retries=1)
@@ -59,10 +49,7 @@ def asset_process(asset_id: str) -> None:
     """Thumbnail and proxy of a new original: the projects app's service does the work."""
     from projects.asset_processing import asset_process as process
 
-    try:
-        process(asset_id)
-    finally:
-        connections.close_all()
+    process(asset_id)
 
 
 @dramatiq.actor(
@@ -71,10 +58,7 @@ def asset_process(asset_id: str) -> None:
 def preview_render(project_id: str, sequence: int, size: int, request_id: str) -> None:
     """A live preview of the project's current recipe on its cached proxy, handed to the
     collaboration app (see render_worker/previews.py)."""
-    try:
-        previews.preview_render(project_id, sequence, size, request_id)
-    finally:
-        connections.close_all()
+    previews.preview_render(project_id, sequence, size, request_id)
 
 
 @dramatiq.actor(actor_name="collab_snapshot", queue_name=MAINTENANCE_QUEUE, max_retries=0)
@@ -83,7 +67,4 @@ def collab_snapshot(project_id: str) -> None:
     the snapshot window (collab.services.schedule_trailing_snapshot sends it, delayed)."""
     from collab import services as room_services
 
-    try:
-        room_services.snapshot_trailing(project_id)
-    finally:
-        connections.close_all()
+    room_services.snapshot_trailing(project_id)

@@ -13,17 +13,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orlume_site.settings")
 django.setup()
 
 import dramatiq  # noqa: E402
-from django.db import connections  # noqa: E402
 
 from exports.webhooks import services  # noqa: E402
 
 
 @dramatiq.actor(actor_name=services.DELIVER_ACTOR, queue_name=services.DELIVER_QUEUE, max_retries=0)
 def webhook_deliver(delivery_id: str) -> None:
-    try:
-        services.delivery_attempt(delivery_id)
-    finally:
-        connections.close_all()
+    services.delivery_attempt(delivery_id)
 
 
 @dramatiq.actor(
@@ -31,7 +27,4 @@ def webhook_deliver(delivery_id: str) -> None:
 )
 def webhook_deliveries_sweep() -> None:
     """The periodic sweeper's entry point (or call services.webhook_deliveries_sweep directly)."""
-    try:
-        services.webhook_deliveries_sweep()
-    finally:
-        connections.close_all()
+    services.webhook_deliveries_sweep()

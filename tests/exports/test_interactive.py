@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core.files.storage import default_storage
+from django.db import connections
 from PIL import Image
 
 from collab import broadcast
@@ -18,6 +19,18 @@ from render_worker import previews
 from tests.exports.conftest import project_with_photo
 
 pytestmark = pytest.mark.django_db
+
+
+def _closing(action: Callable[[], Any]) -> Callable[[], Any]:
+    """Runs `action` and hands the executor thread's connection back to the pool."""
+
+    def run() -> Any:
+        try:
+            return action()
+        finally:
+            connections.close_all()
+
+    return run
 
 
 def _room_receives(project_id: Any, action: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
@@ -30,7 +43,7 @@ def _room_receives(project_id: Any, action: Callable[[], Any]) -> tuple[Any, dic
         layer = get_channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(broadcast.room_group(project_id), channel)
-        result = await sync_to_async(action, thread_sensitive=False)()
+        result = await sync_to_async(_closing(action), thread_sensitive=False)()
         message = await asyncio.wait_for(layer.receive(channel), timeout=10)
         return result, message
 

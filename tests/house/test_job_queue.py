@@ -87,3 +87,36 @@ def test_a_broker_outage_after_commit_is_logged_not_raised(
 
     assert User.objects.filter(pk=user.pk).exists()  # the row stands; the sweep re-sends
     assert "enqueue failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_threads_hand_their_database_connection_back_after_each_message(
+    worker: Worker,
+) -> None:
+    from django.db import connection
+
+    opened: list[bool] = []
+    done = threading.Event()
+
+    @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, actor_name="tests_touch_db", max_retries=0)
+    def touch_db() -> None:
+        User.objects.exists()
+        opened.append(connection.connection is not None)
+        done.set()
+
+    worker.broker.declare_actor(touch_db)
+    enqueue_on_commit("tests_touch_db", queue=MAINTENANCE_QUEUE)
+    assert done.wait(10)
+    assert opened == [True]
+    # After the message the thread's connection is closed (back in the pool, if pooled).
+    closed = threading.Event()
+
+    @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, actor_name="tests_check_closed", max_retries=0)
+    def check_closed() -> None:
+        opened.append(connection.connection is not None)
+        closed.set()
+
+    worker.broker.declare_actor(check_closed)
+    enqueue_on_commit("tests_check_closed", queue=MAINTENANCE_QUEUE)
+    assert closed.wait(10)
+    assert opened == [True, False]
