@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from dramatiq import Worker
 
 from exports import events, rendering, services
 from exports.models import Export
 from orlume_site.broker import broker
 from tests.exports.conftest import ask, client_for, project_with_photo
+from tests.workers import running_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -234,11 +234,7 @@ def test_the_actor_renders_a_job_sent_through_the_broker() -> None:
     from render_worker import actors  # noqa: F401
 
     export = new_export(format="webp")
-    worker = Worker(broker, worker_timeout=100, worker_threads=1)
-    worker.start()
-    try:
+    with running_worker(broker, worker_timeout=100, worker_threads=1) as worker:
         broker.join("bulk", timeout=60_000)
         worker.join()
-    finally:
-        worker.stop()
     assert Export.objects.get(pk=export.pk).status == "complete"

@@ -14,6 +14,7 @@ from dramatiq import Worker
 from accounts.models import User
 from orlume_site.broker import MAINTENANCE_QUEUE, broker
 from orlume_site.jobs import enqueue_on_commit
+from tests.workers import running_worker
 
 seen: list[str] = []
 arrived = threading.Event()
@@ -27,10 +28,8 @@ def record_token(token: str) -> None:
 
 @pytest.fixture
 def worker() -> Iterator[Worker]:
-    worker = Worker(broker, worker_timeout=100, worker_threads=1)
-    worker.start()
-    yield worker
-    worker.stop()
+    with running_worker(broker, worker_timeout=100, worker_threads=1) as worker:
+        yield worker
 
 
 @pytest.mark.django_db(transaction=True)

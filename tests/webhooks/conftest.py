@@ -176,14 +176,16 @@ def client_for() -> Callable[[User], APIClient]:
 def worker() -> Iterator[Callable[[], None]]:
     """A Dramatiq worker on the configured broker (StubBroker, or Redis in pass 2); call the
     yielded function to wait until every webhook message, delayed ones included, is handled."""
-    from dramatiq import Worker
-
     import render_worker.webhook_actors  # noqa: F401  (declares the actors)
     from orlume_site.broker import broker
+    from tests.workers import running_worker
 
     broker.flush_all()
-    running = Worker(broker, worker_threads=1, worker_timeout=50)
-    running.start()
+    with running_worker(broker, worker_threads=1, worker_timeout=50) as running:
+        yield _drainer(broker, running)
+
+
+def _drainer(broker: Any, running: Any) -> Callable[[], None]:
 
     def drain() -> None:
         deadline = time.monotonic() + 30
@@ -200,5 +202,4 @@ def worker() -> Iterator[Callable[[], None]]:
             time.sleep(0.02)
         raise AssertionError("webhook deliveries did not settle")
 
-    yield drain
-    running.stop()
+    return drain
