@@ -211,19 +211,28 @@ def test_sweep_fails_a_job_past_its_deadline_with_the_reason() -> None:
 def test_a_heartbeat_keeps_a_slow_render_alive_past_its_first_lease(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings.EXPORT_LEASE_SECONDS = 0.6
+    settings.EXPORT_LEASE_SECONDS = 1.5
     export = new_export()
     original_develop = rendering.develop
-    release = threading.Event()
+    original_renew = services.lease_renew
+    renewed = threading.Event()
     swept: list[dict[str, int]] = []
 
+    def renew(lease: Any) -> bool:
+        alive = original_renew(lease)
+        renewed.set()
+        return alive
+
     def slow(*args: Any, **kwargs: Any) -> Any:
-        # While this render sleeps past several leases, the sweep must not take the job.
+        # The render outlives several leases; right after each renewal the sweep must leave it.
+        # Waiting on renewals, not on the clock, keeps the story true on a loaded machine.
         for _ in range(4):
-            release.wait(0.4)
+            assert renewed.wait(30)
+            renewed.clear()
             swept.append(services.sweep())
         return original_develop(*args, **kwargs)
 
+    monkeypatch.setattr(services, "lease_renew", renew)
     monkeypatch.setattr(rendering, "develop", slow)
     assert services.export_run(export.pk) == "complete"
     assert all(c["requeued"] == 0 and c["exhausted"] == 0 for c in swept)
