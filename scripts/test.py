@@ -10,6 +10,7 @@ Servers named in the environment are reused:
     ORLUME_TEST_DATABASE_URL   postgres://user@host:port/dbname  (tests create test_<dbname>)
     ORLUME_TEST_REDIS_URL      redis://host:port/db  (cache in db, broker in db+1)
     ORLUME_TEST_S3_ENDPOINT_URL http://host:port
+    ORLUME_TEST_AMQP_URL       amqp://user:pass@host:port/vhost  (RabbitMQ, for the amqp stories)
 otherwise throwaway ones are started here (and installed from Debian's packages if missing) and
 stopped at the end. Extra arguments go to both pytest runs, e.g. `make test ARGS="-k auth"`.
 """
@@ -197,6 +198,47 @@ def s3() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def rabbitmq() -> Iterator[str]:
+    named = os.environ.get("ORLUME_TEST_AMQP_URL")
+    if named:
+        log(f"reusing RabbitMQ at {urlparse(named).hostname}:{urlparse(named).port}")
+        yield named
+        return
+    if not shutil.which("rabbitmq-server"):
+        apt_install("rabbitmq-server")
+    port, dist_port = free_port(), free_port()
+    base = Path(tempfile.mkdtemp(prefix="orlume-rabbit-"))
+    if os.geteuid() == 0:  # Debian's wrapper runs the node as `rabbitmq`
+        shutil.chown(base, "rabbitmq", "rabbitmq")
+    node = f"orlume{port}@localhost"
+    env = {
+        **os.environ,
+        "HOME": str(base),
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist_port),
+        "RABBITMQ_NODENAME": node,
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "plugins"),
+        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
+        "RABBITMQ_PID_FILE": str(base / "pid"),
+        "RABBITMQ_FEATURE_FLAGS_FILE": str(base / "feature_flags"),
+        "RABBITMQ_PLUGINS_EXPAND_DIR": str(base / "plugins-expand"),
+    }
+    proc = subprocess.Popen(
+        ["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port("127.0.0.1", port, "RabbitMQ", timeout=120)
+        log(f"started a throwaway RabbitMQ on port {port}")
+        yield f"amqp://guest:guest@127.0.0.1:{port}/%2F"
+    finally:
+        subprocess.run(["pkill", "-f", node], check=False)
+        proc.wait(timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def with_db(url: str, offset: int) -> str:
     """The database `offset` places after the one the URL names (cache at +0, broker at +1)."""
     parsed = urlparse(url)
@@ -223,7 +265,7 @@ def main(extra: list[str]) -> int:
     shutil.rmtree(embedded_dir, ignore_errors=True)
 
     log("pass 2 of 2: PostgreSQL, Redis and S3")
-    with postgres() as database_url, redis() as redis_url, s3() as s3_url:
+    with postgres() as database_url, redis() as redis_url, s3() as s3_url, rabbitmq() as amqp:
         bucket = f"orlume-test-{uuid.uuid4().hex[:12]}"
         services_dir = tempfile.mkdtemp(prefix="orlume-services-")
         services_env = {
@@ -239,6 +281,7 @@ def main(extra: list[str]) -> int:
             "S3_SECRET_ACCESS_KEY": "testing",
             "S3_REGION": "us-east-1",
             "ORLUME_TEST_SERVICES": "1",
+            "ORLUME_TEST_AMQP_URL": amqp,
         }
         import boto3
 
