@@ -45,7 +45,7 @@ from kernels.params import (  # noqa: E402
     ToneCurve,
     WhiteBalance,
 )
-from kernels.pipeline import Pipeline  # noqa: E402
+from kernels.pipeline import Pipeline, scene_stages  # noqa: E402
 from kernels.render import render, render_u8  # noqa: E402
 
 WB = WhiteBalance(temperature=5200, tint=8)
@@ -74,9 +74,10 @@ PREVIEW = DevelopSettings(
 
 
 def fused_stages() -> list[Any]:
+    # White balance and exposure as the pipeline runs them (one scaled matrix when both are on).
+    scene = scene_stages(DevelopSettings(white_balance=WB, light=Light(exposure=LIGHT.exposure)))
     stages = [
-        white_balance.stage(WB),
-        light.exposure_stage(LIGHT.exposure),
+        *scene,
         light.tone_stage(LIGHT.contrast, LIGHT.highlights, LIGHT.shadows, 0, 0),
         tone_curve.stage(CURVE),
         hsl.stage(MIXER),

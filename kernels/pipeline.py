@@ -85,8 +85,12 @@ class InPlaceOp(Protocol):
 
 
 def scene_stages(s: DevelopSettings) -> list[PixelStage]:
-    stages = [white_balance.stage(s.white_balance), light.exposure_stage(s.light.exposure)]
-    return [x for x in stages if x is not None]
+    wb, exposure = white_balance.stage(s.white_balance), light.exposure_stage(s.light.exposure)
+    if wb is not None and exposure is not None:
+        # One 3x3 pass instead of two: the gain scales the matrix. Exact for whole stops (a
+        # power of two scales every product and sum exactly); otherwise within float rounding.
+        return [PixelStage("white_balance", wb.params * exposure.params[0], wb.reference)]
+    return [x for x in (wb, exposure) if x is not None]
 
 
 def tone_stages(s: DevelopSettings) -> list[PixelStage]:

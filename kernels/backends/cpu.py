@@ -25,6 +25,13 @@ _long = ctypes.c_long
 _int = ctypes.c_int
 
 
+# Fused passes writing at least this much use non-temporal stores (fused.py: k_stream_out):
+# larger than the last-level cache, the output would be evicted before anything reads it, and
+# plain stores first read every destination line. Smaller outputs (the streamed 8-bit job's
+# 64-row bands) stay in cache for the next step.
+STREAM_MIN_BYTES = 32 << 20
+
+
 def _p(a: np.ndarray) -> int:
     return a.ctypes.data
 
@@ -63,7 +70,7 @@ class CpuBackend(Backend):
         fn = self._fused.get(key)
         if fn is None:
             fn = cpu_build.load(fused_source(kernels, "cpu"), "fused").fused
-            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr]
+            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long]
             self._fused[key] = fn
         return fn
 
@@ -106,7 +113,20 @@ class CpuBackend(Backend):
         params = np.concatenate([s.params for s in stages]).astype(np.float32)
         offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
         h, w = src.shape[:2]
-        fn(_p(src), _p(out), h, w, src_stride, out.strides[0] // 4, x0, y0, _p(params), _p(offsets))
+        stream = h * w * 12 >= STREAM_MIN_BYTES
+        fn(
+            _p(src),
+            _p(out),
+            h,
+            w,
+            src_stride,
+            out.strides[0] // 4,
+            x0,
+            y0,
+            _p(params),
+            _p(offsets),
+            stream,
+        )
 
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
         img = as_image(img)

@@ -27,6 +27,18 @@ __device__ float k_pick(int mask, float a, float b) {
 }
 __device__ int k_floor_int(float v) { return (int)floorf(v); }  // floorf: one vector round
 
+// Tables indexed by a float's bits: sampled at every float from `lo` (a power of two) whose
+// mantissa's low K_SEG_SHIFT bits are zero, i.e. 2^(23 - K_SEG_SHIFT) = 128 segments per octave,
+// linear in v within a segment (a piecewise-linear log2 for free: no log2, no square root).
+// For lo <= v < the table's last entry: returns the segment, sets f in [0, 1) to the position in
+// it (exact: the low mantissa bits times a power of two). kernels/ops/stage.py: bits_index.
+#define K_SEG_SHIFT 16
+__device__ int k_bits_index(float v, float lo, float& f) {
+    int d = __float_as_int(v) - __float_as_int(lo);
+    f = (float)(d & ((1 << K_SEG_SHIFT) - 1)) * (1.0f / (float)(1 << K_SEG_SHIFT));
+    return d >> K_SEG_SHIFT;
+}
+
 // 1 / v for finite v > 0 (1e-30 .. 1e30): on the host a bit-trick estimate and three Newton
 // steps (relative error < 2e-7, i.e. 1-2 float ulps) in eight FMA-port operations, where a
 // vector division occupies the divider for ~10 cycles per 16 lanes. The GPU divides.

@@ -3,15 +3,16 @@
 Exposure is a plain gain (+1 EV doubles linear values). The sliders form a tone function of
 luminance in stops around middle grey 0.18 (log-contrast up to 0.6 stops per stop,
 highlights/shadows +-1.5 stops, whites/blacks +-1 stop through sigmoids), baked to a gain table
-every 0.009 stop from -24 to +12 stops (clamped beyond) and applied as an RGB gain so hue is
-kept.
+over luminance 2^-20 .. 2^12 (about -17 to +14 stops; clamped beyond) at every 1/128 octave,
+interpolated linearly in luminance within each segment (the kernel indexes it by the float's
+bits, `stage.bits_index`, instead of taking a log2), and applied as an RGB gain so hue is kept.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kernels.ops.stage import PixelStage, luma
+from kernels.ops.stage import PixelStage, bits_grid, bits_index, luma
 
 
 def exposure_reference(
@@ -26,8 +27,9 @@ def exposure_stage(ev: float) -> PixelStage | None:
     return PixelStage("exposure", np.array([2.0**ev], dtype=np.float32), exposure_reference)
 
 
-TABLE_SIZE = 4096
-FIRST_STOP, LAST_STOP = -24.0, 12.0  # middle grey (0 stops) falls exactly on an entry
+FIRST_LUMA, OCTAVES = 2.0**-20, 32  # luminance 9.5e-7 .. 4096
+# The clamp's top: the last float below 2^12, so that the index stays inside the table.
+LAST_LUMA = float(np.nextafter(np.float32(FIRST_LUMA * 2.0**OCTAVES), np.float32(0)))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -47,18 +49,16 @@ def tone_gain(sliders: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def tone_table(sliders: np.ndarray) -> np.ndarray:
-    """n, first stop, 1 / step, then the gain sampled every step (what the kernel reads)."""
-    stops = np.linspace(FIRST_STOP, LAST_STOP, TABLE_SIZE)
-    inv_step = (TABLE_SIZE - 1) / (LAST_STOP - FIRST_STOP)
-    return np.concatenate([[TABLE_SIZE, FIRST_STOP, inv_step], tone_gain(sliders, stops)])
+    """First and last luminance, then the gain at every bits-grid point (what the kernel reads)."""
+    lum = bits_grid(FIRST_LUMA, OCTAVES).astype(np.float64)
+    return np.concatenate([[FIRST_LUMA, LAST_LUMA], tone_gain(sliders, np.log2(lum / 0.18))])
 
 
 def tone_reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    n = int(p[0])
-    stops = np.linspace(FIRST_STOP, LAST_STOP, n)
-    y = luma(rgb).astype(np.float64)
-    L = np.log2(np.maximum(y, 1e-6) / 0.18)
-    gain = np.where(y > 1e-6, np.interp(L, stops, p[3:].astype(np.float64)), 1.0)
+    y = luma(rgb)
+    i, f = bits_index(np.clip(y, p[0], p[1]), float(p[0]))
+    table = p[2:].astype(np.float64)
+    gain = np.where(y > 1e-6, table[i] + (table[i + 1] - table[i]) * f, 1.0)
     return (rgb * gain[..., None]).astype(np.float32)
 
 

@@ -49,3 +49,25 @@ def pixel_coords(
     xs = (np.arange(width, dtype=np.float32) + np.float32(x0))[None, :]
     ys = (np.arange(height, dtype=np.float32) + np.float32(y0))[:, None]
     return xs, ys
+
+
+# Tables indexed by a float32's bits (common.cuh: k_bits_index): entries at every float from a
+# power of two `lo` whose low SEG_SHIFT mantissa bits are zero, i.e. 128 per octave, linear in
+# the value within each segment. Spacing is a constant fraction of the value (0.4-0.8 %), like a
+# log2 grid, and the index costs an integer subtract and shift instead of a log2 or sqrt.
+SEG_SHIFT = 16
+SEGMENTS_PER_OCTAVE = 1 << (23 - SEG_SHIFT)
+
+
+def bits_grid(lo: float, octaves: int) -> np.ndarray:
+    """float32 sample points from lo (a power of two) to lo * 2**octaves inclusive."""
+    base = int(np.float32(lo).view(np.int32))
+    k = np.arange(octaves * SEGMENTS_PER_OCTAVE + 1, dtype=np.int64)
+    return (base + (k << SEG_SHIFT)).astype(np.int32).view(np.float32)
+
+
+def bits_index(v: np.ndarray, lo: float) -> tuple[np.ndarray, np.ndarray]:
+    """Segment and float64 position in it of float32 v >= lo (what k_bits_index computes)."""
+    d = v.astype(np.float32).view(np.int32) - np.float32(lo).view(np.int32)
+    f = (d & ((1 << SEG_SHIFT) - 1)).astype(np.float64) / (1 << SEG_SHIFT)
+    return d >> SEG_SHIFT, f

@@ -1,9 +1,11 @@
 """Tone curve: parametric regions then point curves, baked to three per-channel LUTs.
 
 Curves live in a gamma-2.2 encoding of scene-linear values ("display-referred 0..1" as the
-recipe says). The composite is baked to linear-in, linear-out tables sampled at v = u^2 and
-interpolated in u = sqrt(v) (the kernel needs no power function); above 1 the curve's end gain
-continues, zero and negatives pass through. Point curves use
+recipe says). The composite is baked to linear-in, linear-out tables sampled at every 1/128
+octave of linear input from 2^-20 to 1 and interpolated linearly in v within each segment: the
+kernel indexes them by the float's bits (`stage.bits_index`) and needs no power or square root.
+Above 1 the curve's end gain continues; below 2^-20 (encoded 0.002, half an 8-bit code) the gain
+at 2^-20 continues down to 0; zero and negatives pass through. Point curves use
 the monotone cubic of Fritsch and Carlson (scipy's PCHIP), so monotone points give a monotone
 curve. The composite is point_luma(parametric(x)) followed by the channel's own curve.
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from kernels.ops.stage import PixelStage, safe_pow
+from kernels.ops.stage import SEGMENTS_PER_OCTAVE, PixelStage, bits_grid, bits_index, safe_pow
 from kernels.params import CurvePoint, ToneCurve
 
-LUT_SIZE = 4096
+LUT_SIZE = 4096  # encoded-domain samples of `bake` (tests, plots)
+FIRST_LINEAR, OCTAVES = 2.0**-20, 20  # the kernel's tables cover linear 2^-20 .. 1
 PARAMETRIC_STRENGTH = 0.15  # a region slider at +-100 moves its centre by this much
 
 
@@ -60,21 +63,23 @@ def bake(curve: ToneCurve, x: np.ndarray | None = None) -> np.ndarray:
     return np.stack([point_curve(pts, base) for pts in (curve.red, curve.green, curve.blue)])
 
 
-def linear_tables(curve: ToneCurve, size: int = LUT_SIZE) -> np.ndarray:
-    """(3, size): linear output for linear input v = (i / (size - 1))^2, the kernel's table."""
-    u = np.linspace(0.0, 1.0, size)
-    return safe_pow(bake(curve, safe_pow(u * u, 1 / 2.2)), 2.2)
+def linear_tables(curve: ToneCurve) -> np.ndarray:
+    """(3, n): linear output at the bits-grid linear inputs 2^-20 .. 1 (the kernel's tables)."""
+    v = bits_grid(FIRST_LINEAR, OCTAVES).astype(np.float64)
+    return safe_pow(bake(curve, safe_pow(v, 1 / 2.2)), 2.2)
 
 
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    n = int(p[0])
-    tables = p[1:].reshape(3, n).astype(np.float64)
-    grid = np.linspace(0.0, 1.0, n)
+    n, lo = int(p[0]), float(p[1])
+    tables = p[2:].reshape(3, n).astype(np.float64)
     out = np.empty_like(rgb)
     for c in range(3):
-        v = rgb[..., c].astype(np.float64)
-        u = np.sqrt(np.maximum(v, 0.0))
-        y = np.where(u >= 1.0, v * tables[c, -1], np.interp(np.minimum(u, 1.0), grid, tables[c]))
+        v32 = rgb[..., c]
+        v = v32.astype(np.float64)
+        i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(0.99999994)), lo)
+        inside = tables[c, i] + (tables[c, i + 1] - tables[c, i]) * f
+        edge = v * np.where(v >= 1.0, tables[c, -1], float(np.float32(tables[c, 0] / lo)))
+        y = np.where((v >= lo) & (v < 1.0), inside, edge)
         out[..., c] = np.where(v > 0, y, v)
     return out
 
@@ -85,6 +90,8 @@ def stage(curve: ToneCurve) -> PixelStage | None:
         return None  # the split points alone move nothing
     return PixelStage(
         "tone_curve",
-        np.concatenate([[LUT_SIZE], bake(curve).ravel()]).astype(np.float32),
+        np.concatenate(
+            [[OCTAVES * SEGMENTS_PER_OCTAVE + 1, FIRST_LINEAR], linear_tables(curve).ravel()]
+        ).astype(np.float32),
         reference,
     )

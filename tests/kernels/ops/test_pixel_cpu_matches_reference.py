@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kernels.backends import cpu as cpu_module
 from kernels.backends.cpu import CpuBackend
 from kernels.backends.numpy_ref import NumpyBackend
 from kernels.ops import (
@@ -90,3 +91,20 @@ def test_the_fused_chain_on_a_tile_matches_the_reference(
     )
     full = ref.pixel_stages(photo, stages)
     np.testing.assert_allclose(expected, full[10:50, 20:90], atol=1e-6)
+
+
+def test_streaming_stores_write_the_same_pixels(
+    cpu: CpuBackend, photo: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large outputs are written with non-temporal stores; force that path on a small image, into
+    # a destination that is not 16-byte aligned (one float into a buffer) and in place.
+    stages = [s for s in _stages().values() if s is not None]
+    plain = cpu.pixel_stages(photo, stages)
+    monkeypatch.setattr(cpu_module, "STREAM_MIN_BYTES", 0)
+    buf = np.zeros(photo.size + 1, dtype=np.float32)
+    unaligned = buf[1:].reshape(photo.shape)
+    cpu.pixel_stages_into(photo, unaligned, stages, 0, 0)
+    np.testing.assert_array_equal(unaligned, plain)
+    inplace = photo.copy()
+    cpu.pixel_stages_into(inplace, inplace, stages, 0, 0)
+    np.testing.assert_array_equal(inplace, plain)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from kernels.backends.base import Backend
 from kernels.ops import color_grading, hsl, light, output_transform, tone_curve, white_balance
-from kernels.ops.stage import luma
+from kernels.ops.stage import bits_grid, bits_index, luma, safe_pow
 from kernels.params import HSL, HSLBand, Presence, ToneCurve, WhiteBalance
 
 BACKENDS = ["cpu", "ref"]
@@ -92,6 +92,62 @@ def test_tone_curve_output_is_monotone_in_the_input(backend: Backend) -> None:
     assert stage is not None
     out = backend.pixel_stages(ramp, [stage])[0]
     assert (np.diff(out, axis=0) >= 0).all()
+
+
+# Linear ramp from below the tables' first entry to above 1, log-spaced like the tables.
+LINEAR_RAMP = np.geomspace(1e-7, 4.0, 4001).astype(np.float32)
+
+
+def test_tone_curve_applies_the_encoded_domain_curve_to_linear_values(backend: Backend) -> None:
+    # The curve is defined on gamma-2.2 encoded values: output = curve(v^(1/2.2))^2.2, the end
+    # gain continuing above 1. The tables sample it in linear light; this is what they must give.
+    curve = ToneCurve(
+        luma=[(0, 0.05), (0.3, 0.2), (0.7, 0.85), (1, 1)], lights=40, blue=[(0, 0.1), (1, 0.95)]
+    )
+    stage = tone_curve.stage(curve)
+    assert stage is not None
+    v = LINEAR_RAMP.astype(np.float64)[v_ok := LINEAR_RAMP >= tone_curve.FIRST_LINEAR]
+    encoded = safe_pow(np.minimum(v, 1.0), 1 / 2.2)
+    expected = safe_pow(tone_curve.bake(curve, encoded), 2.2).T * np.maximum(v, 1.0)[:, None]
+    ramp = np.repeat(LINEAR_RAMP[None, :, None], 3, axis=2)
+    got = backend.pixel_stages(ramp, [stage])[0][v_ok].astype(np.float64)
+    # Compared encoded, where the curve is drawn: 1e-5 is below one 16-bit code.
+    np.testing.assert_allclose(safe_pow(got, 1 / 2.2), safe_pow(expected, 1 / 2.2), atol=1e-5)
+
+
+def test_tone_curve_below_its_table_scales_down_to_zero(backend: Backend) -> None:
+    # Below 2^-20 the gain at 2^-20 continues: continuous there, and 0 stays 0.
+    stage = tone_curve.stage(ToneCurve(luma=[(0, 0.05), (1, 1)]))
+    assert stage is not None
+    lo = tone_curve.FIRST_LINEAR
+    px = np.array([[[0, 0, 0], [lo / 4] * 3, [lo] * 3]], dtype=np.float32)
+    out = backend.pixel_stages(px, [stage])[0, :, 0]
+    assert out[0] == 0
+    assert out[1] == pytest.approx(out[2] / 4, rel=1e-6)
+
+
+def test_light_gain_table_gives_the_tone_function_of_luminance(backend: Backend) -> None:
+    sliders = np.array([35, -60, 70, 25, -40]) / 100
+    stage = light.tone_stage(*(sliders * 100))
+    assert stage is not None
+    grey = LINEAR_RAMP[LINEAR_RAMP > 1e-6]
+    got = backend.pixel_stages(np.repeat(grey[None, :, None], 3, axis=2), [stage])[0, :, 1]
+    expected = grey * light.tone_gain(sliders, np.log2(grey.astype(np.float64) / 0.18))
+    np.testing.assert_allclose(got, expected, rtol=2e-5)
+
+
+def test_bits_index_finds_each_grid_point_and_the_fraction_between() -> None:
+    grid = bits_grid(2.0**-3, 2)
+    assert len(grid) == 257
+    assert grid[0] == 0.125
+    assert grid[-1] == 0.5
+    i, f = bits_index(grid[:-1], 0.125)
+    np.testing.assert_array_equal(i, np.arange(256))
+    np.testing.assert_array_equal(f, 0.0)
+    mid = ((grid[:-1].astype(np.float64) + grid[1:]) / 2).astype(np.float32)
+    i, f = bits_index(mid, 0.125)
+    np.testing.assert_array_equal(i, np.arange(256))
+    np.testing.assert_allclose(f, 0.5, atol=1e-6)
 
 
 def test_hsl_band_weights_sum_to_one_and_change_smoothly() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from kernels.backends import available_backends, best_backend, get_backend
 from kernels.backends.cpu import CpuBackend
-from kernels.ops import output_transform
+from kernels.ops import light, output_transform, white_balance
 from kernels.params import (
     Crop,
     Detail,
@@ -29,6 +29,7 @@ from kernels.params import (
     Vignette,
     WhiteBalance,
 )
+from kernels.pipeline import scene_stages
 from kernels.render import render
 
 BUSY = DevelopSettings(
@@ -173,3 +174,22 @@ def test_recipes_with_whole_image_stages_do_not_stream() -> None:
     assert not can_stream(DevelopSettings(presence=Presence(clarity=10)), None)
     assert not can_stream(DevelopSettings(geometry=Geometry(angle=1)), None)
     assert not can_stream(DevelopSettings(), 512)
+
+
+def test_white_balance_and_exposure_run_as_one_scaled_matrix(
+    cpu: CpuBackend, photo: np.ndarray
+) -> None:
+    wb = WhiteBalance(temperature=4200, tint=15)
+    stages = scene_stages(DevelopSettings(white_balance=wb, light=Light(exposure=1.0)))
+    assert [s.kernel for s in stages] == ["white_balance"]
+    balanced = cpu.pixel_stages(photo, scene_stages(DevelopSettings(white_balance=wb)))
+    # +1 EV still exactly doubles the balanced values.
+    np.testing.assert_array_equal(cpu.pixel_stages(photo, stages), balanced * 2)
+    odd = scene_stages(DevelopSettings(white_balance=wb, light=Light(exposure=0.37)))
+    separate = [white_balance.stage(wb), light.exposure_stage(0.37)]
+    np.testing.assert_allclose(
+        cpu.pixel_stages(photo, odd),
+        cpu.pixel_stages(photo, [s for s in separate if s is not None]),
+        rtol=1e-6,
+        atol=1e-7,
+    )
