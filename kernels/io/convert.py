@@ -39,10 +39,16 @@ def _in_bands(height: int, work: Callable[[int, int], None]) -> None:
 
 
 @lru_cache(maxsize=32)
+def linear_table(enc: Encoding, levels: int) -> F32:
+    """The transfer curve at each of `levels` code values."""
+    return enc.to_linear(np.arange(levels, dtype=np.float32) / np.float32(levels - 1))
+
+
+@lru_cache(maxsize=32)
 def tables(enc: Encoding, levels: int) -> F32:
     """3 x levels x 3: per input channel, the working-space contribution of each code value,
     so that out = T[0][r] + T[1][g] + T[2][b]."""
-    lin = enc.to_linear(np.arange(levels, dtype=np.float32) / np.float32(levels - 1))
+    lin = linear_table(enc, levels)
     m = enc.to_working.astype(np.float32)
     return np.stack([lin[:, None] * m[:, k][None, :] for k in range(3)])
 
@@ -55,9 +61,11 @@ def to_working(
     loops (the reference the compiled ones are tested against)."""
     h, w, _ = pixels.shape
     if pixels.dtype in (np.uint8, np.uint16):
-        t = tables(enc, 256 if pixels.dtype == np.uint8 else 65536)
+        levels = 256 if pixels.dtype == np.uint8 else 65536
         if native_loops and native.available():
-            return native.to_working(pixels, t, swap_rb=swap_rb)
+            m = enc.to_working.astype(np.float32)
+            return native.to_working(pixels, linear_table(enc, levels), m, swap_rb=swap_rb)
+        t = tables(enc, levels)
         if swap_rb:
             pixels = pixels[..., ::-1]
         t0, t1, t2 = t
@@ -87,6 +95,12 @@ def _encode_lut8(enc: Encoding) -> npt.NDArray[np.uint16]:
     """Linear 0..1 sampled at 65536 steps -> encoded value in 8.8 fixed point (max 255*256)."""
     lin = np.arange(65536, dtype=np.float32) / np.float32(65535)
     return np.round(enc.to_encoded(lin) * np.float32(255 * 256)).astype(np.uint16)
+
+
+@cache
+def _encode_lut8_i32(enc: Encoding) -> npt.NDArray[np.int32]:
+    """The same table widened for the compiled loop's 32-bit gathers."""
+    return _encode_lut8(enc).astype(np.int32)
 
 
 @cache
@@ -122,7 +136,8 @@ def from_working(
         lut = _encode_lut8(enc)
         noise = _dither(w) if dither else _no_dither(w)
         if native_loops and native.available():
-            return native.from_working_u8(rgb, mt.T, lut, noise, y0=y0, swap_rb=swap_rb)
+            lut32 = _encode_lut8_i32(enc)
+            return native.from_working_u8(rgb, mt.T, lut32, noise, y0=y0, swap_rb=swap_rb)
         noise = np.roll(noise, -(y0 % BAND_ROWS), axis=0) if y0 % BAND_ROWS else noise
         out8 = np.empty((h, w, 3), dtype=np.uint8)
 

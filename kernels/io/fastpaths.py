@@ -15,6 +15,8 @@ import io
 import json
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -34,12 +36,40 @@ from .types import RAW_FORMATS
 PROXY_VERSION = 1
 
 
+@cache
+def _decoders() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="kernels-io-thumb")
+
+
+def _early_jpeg_decode(
+    data: bytes, long_edge: int, max_pixels: int
+) -> tuple[tuple[int, int], Future[np.ndarray]] | None:
+    """Start the reduced-size decode of a 3-component JPEG on another thread (OpenCV releases
+    the GIL) so that it overlaps the probe, once the frame header's size is within the limit:
+    the probe's remaining checks (polyglot scan, EXIF, frames) only decide whether the pixels
+    are used. None for anything else."""
+    if data[:3] != b"\xff\xd8\xff":
+        return None
+    head = jpeg.header(data)
+    size = (head.width, head.height)
+    if not jpeg.fast_path(data, head) or not 0 < size[0] * size[1] <= max_pixels:
+        return None
+    scale = jpeg.draft_scale(size, _draft_size(size, long_edge))
+    return size, _decoders().submit(jpeg.decode_bgr, data, scale, head)
+
+
 def make_thumbnail(
     source: Source, long_edge: int = 512, *, quality: int = 85, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> bytes:
     """A small upright sRGB JPEG for grids and previews."""
     data = read_source(source)
-    info = probe_bytes(data, max_pixels, False)
+    early = _early_jpeg_decode(data, long_edge, max_pixels)
+    try:
+        info = probe_bytes(data, max_pixels, False)
+    except BaseException:
+        if early:  # refused: wait for the decode (bounded by the size check), drop its pixels
+            wait([early[1]])
+        raise
     im: Image.Image | None = None
     if info.format in RAW_FORMATS:
         preview = embedded_preview(data, info.format)
@@ -49,10 +79,16 @@ def make_thumbnail(
             im = _shrink(im.convert("RGB"), long_edge)
             arr = orient(np.asarray(im), info.orientation)  # previews are stored unrotated
             return _jpeg_srgb8(arr, quality)
-    if info.format == "jpeg" and jpeg.fast_path(data):
+    if early and early[0] != (info.width, info.height):  # a header Pillow reads otherwise
+        wait([early[1]])
+        early = None
+    if info.format == "jpeg" and (early or jpeg.fast_path(data)):
         # OpenCV's reduced-size decode (the same pixels as Pillow's draft), area resize.
         size = (info.width, info.height)
-        bgr = jpeg.decode_bgr(data, jpeg.draft_scale(size, _draft_size(size, long_edge)))
+        if early:
+            bgr = early[1].result()
+        else:
+            bgr = jpeg.decode_bgr(data, jpeg.draft_scale(size, _draft_size(size, long_edge)))
         bgr = orient(_shrink_area(bgr, long_edge), info.orientation)
         icc = info.icc_profile
         if icc and info.colour_space != "srgb":

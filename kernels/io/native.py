@@ -33,7 +33,7 @@ def _lib() -> ctypes.CDLL | None:
         log.warning("kernels.io native conversions unavailable, using NumPy: %s", exc)
         return None
     for name in ("u8_to_working", "u16_to_working"):
-        getattr(lib, name).argtypes = [_ptr, _long, _long, _long, _ptr, _int, _ptr, _long]
+        getattr(lib, name).argtypes = [_ptr, _long, _long, _long, _ptr, _ptr, _int, _ptr, _long]
     lib.working_to_u8.argtypes = [
         *(_ptr, _long, _long, _long),
         *(_ptr, _ptr, _ptr, _long, _long, _int),
@@ -55,13 +55,15 @@ def _rows(a: np.ndarray, dtype: type) -> np.ndarray:
 
 def to_working(
     pixels: np.ndarray,
-    tables: npt.NDArray[np.float32],
+    lin: npt.NDArray[np.float32],
+    matrix: np.ndarray,
     *,
     swap_rb: bool = False,
     out: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """HxWx3 uint8/uint16 -> float32 through per-channel tables (3 x levels x 3, C order):
-    out = T0[c0] + T1[c1] + T2[c2]. swap_rb: the pixels are BGR."""
+    """HxWx3 uint8/uint16 -> float32: the transfer curve `lin` (one float per code value),
+    then the 3x3 `matrix` (out_c = (lin[c0] m[c][0] + lin[c1] m[c][1]) + lin[c2] m[c][2], each
+    product rounded on its own). swap_rb: the pixels are BGR."""
     lib = _lib()
     assert lib is not None, "check available() first"
     dtype = np.uint8 if pixels.dtype == np.uint8 else np.uint16
@@ -69,9 +71,10 @@ def to_working(
     h, w = src.shape[:2]
     if out is None:
         out = np.empty((h, w, 3), dtype=np.float32)
-    t = np.ascontiguousarray(tables, dtype=np.float32)
-    if t.shape != (3, 256 if dtype == np.uint8 else 65536, 3):
-        raise ValueError("tables must be 3 x levels x 3")
+    t = np.ascontiguousarray(lin, dtype=np.float32)
+    m = np.ascontiguousarray(matrix, dtype=np.float32)
+    if t.shape != (256 if dtype == np.uint8 else 65536,) or m.shape != (3, 3):
+        raise ValueError("one table entry per code value and a 3x3 matrix")
     fn = lib.u8_to_working if dtype == np.uint8 else lib.u16_to_working
     fn(
         src.ctypes.data,
@@ -79,6 +82,7 @@ def to_working(
         h,
         w,
         t.ctypes.data,
+        m.ctypes.data,
         int(swap_rb),
         out.ctypes.data,
         out.strides[0] // 4,
@@ -89,14 +93,14 @@ def to_working(
 def from_working_u8(
     rgb: np.ndarray,
     matrix: np.ndarray,
-    lut: npt.NDArray[np.uint16],
+    lut: npt.NDArray[np.int32],
     noise: npt.NDArray[np.uint16],
     *,
     y0: int = 0,
     swap_rb: bool = False,
     out: npt.NDArray[np.uint8] | None = None,
 ) -> npt.NDArray[np.uint8]:
-    """HxWx3 float32 -> uint8: matrix, clip to [0, 1], 65536-entry 8.8 table, + noise
+    """HxWx3 float32 -> uint8: matrix, clip to [0, 1], 65536-entry 8.8 table (int32, for 32-bit gathers), + noise
     (rows x W x 3, 1/256 steps; image row y takes noise row (y0 + y) % rows), >> 8."""
     lib = _lib()
     assert lib is not None, "check available() first"
@@ -105,7 +109,7 @@ def from_working_u8(
     if out is None:
         out = np.empty((h, w, 3), dtype=np.uint8)
     m = np.ascontiguousarray(matrix, dtype=np.float32)
-    table = np.ascontiguousarray(lut, dtype=np.uint16)
+    table = np.ascontiguousarray(lut, dtype=np.int32)
     n = np.ascontiguousarray(noise, dtype=np.uint16)
     if m.shape != (3, 3) or table.shape != (65536,) or n.shape[1:] != (w, 3):
         raise ValueError("matrix 3x3, table 65536 entries, noise rows x width x 3")

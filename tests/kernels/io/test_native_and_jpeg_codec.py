@@ -141,3 +141,16 @@ def test_grey_jpeg_takes_pillows_path_and_truncated_ones_are_refused(cat):
     blob = jpeg_bytes(cat)
     with pytest.raises(CorruptImage):
         decode(blob[: len(blob) - 200])
+
+
+def test_a_truncated_jpeg_is_refused_even_with_a_whole_jpeg_in_its_header(cat):
+    """The completeness check starts at the frame's own first scan, found by walking the
+    markers: a byte search stopped at the SOS of an embedded (EXIF-style) thumbnail and then
+    took that thumbnail's EOI for the frame's."""
+    inner = jpeg_bytes(cat[:16, :16])
+    blob = jpeg_bytes(cat)
+    comment = b"\xff\xfe" + (len(inner) + 2).to_bytes(2, "big") + inner
+    carrier = blob[:2] + comment + blob[2:]
+    assert decode(carrier).rgb.shape == (*cat.shape[:2], 3)
+    with pytest.raises(CorruptImage, match="truncated"):  # refused before the codec runs
+        decode(carrier[: len(carrier) - 200])

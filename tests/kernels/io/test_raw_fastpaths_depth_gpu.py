@@ -12,6 +12,8 @@ from PIL import Image
 
 import kernels.io.fastpaths as fastpaths
 from kernels.io import (
+    CorruptImage,
+    ImageTooLarge,
     cached_proxy,
     decode,
     gpu_codec,
@@ -203,3 +205,12 @@ def test_icc_is_spliced_into_gpu_encoded_jpegs(photo):
 
     out = gpu_codec.insert_icc_app2(jpeg_bytes(photo), build_profile("display-p3"))
     assert Image.open(io.BytesIO(out)).info["icc_profile"] == build_profile("display-p3")
+
+
+def test_thumbnail_refuses_what_the_probe_refuses_though_its_decode_starts_first(photo):
+    blob = jpeg_bytes(np.asarray(Image.fromarray(photo).resize((2048, 1024))))
+    with pytest.raises(CorruptImage):
+        make_thumbnail(blob + b"<script>alert(1)</script>", 256)
+    with pytest.raises(ImageTooLarge):
+        make_thumbnail(blob, 256, max_pixels=2048 * 1024 - 1)
+    assert Image.open(io.BytesIO(make_thumbnail(blob, 256))).size == (256, 128)
