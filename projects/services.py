@@ -210,6 +210,18 @@ def upload_complete(*, user: User, upload_id: Any, parts: list[dict[str, Any]]) 
     return upload
 
 
+def upload_check_open(key: str) -> None:
+    """A signed upload URL (local storage) outlives what it was granted for: it takes bytes only
+    while its upload is still pending. Otherwise a second PUT could swap verified bytes for
+    unprobed ones under a project, or store bytes for a deleted upload that no quota counts."""
+    if not Upload.objects.filter(
+        key=key, status=Upload.Status.PENDING, expires_at__gt=timezone.now()
+    ).exists():
+        raise APIError(
+            "upload_closed", "This upload is finished, deleted or expired.", status_code=409
+        )
+
+
 def storage_delete(*, user: User, key: str) -> None:
     """Removes an upload nobody uses yet, releasing its reservation."""
     upload = upload_for_user(user, key=key)
