@@ -348,8 +348,7 @@ class ProjectRestoreView(Base):
 class CollaboratorsView(Base):
     @extend_schema(responses={200: s.CollaboratorSerializer(many=True)})
     def get(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_for_user(request.user, project_id, "view")
-        rows = selectors.project_collaborators(project)
+        rows = selectors.project_collaborators_for_user(request.user, project_id)
         return Response({"results": s.CollaboratorSerializer(rows, many=True).data})
 
     @extend_schema(
