@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -266,7 +267,7 @@ def test_a_viewer_removed_while_connected_is_closed_and_hears_nothing_more(
     async def story() -> tuple[int, list[str]]:
         ed = await connect(project, editor(project))
         vi = await connect(project, viewer)
-        await sync_to_async(project_services.collaborator_remove, thread_sensitive=False)(
+        await database_sync_to_async(project_services.collaborator_remove)(
             user=project.owner, project_id=project.pk, user_id=viewer.pk
         )
         await ed.send_json_to(set_op("e1", 0.4))
@@ -293,7 +294,7 @@ def test_an_outsider_in_a_public_room_is_closed_when_the_project_goes_private(
 
     async def story() -> int:
         comm = await connect(project, outsider)
-        await sync_to_async(project_services.project_save, thread_sensitive=False)(
+        await database_sync_to_async(project_services.project_save)(
             user=project.owner, project_id=project.pk, expected_version=None, is_public=False
         )
         return await close_code(comm)
@@ -306,7 +307,7 @@ def test_an_editor_demoted_while_connected_is_told_the_new_role(project: Project
 
     async def story() -> dict[str, Any]:
         comm = await connect(project, editor(project))
-        await sync_to_async(project_services.collaborator_update, thread_sensitive=False)(
+        await database_sync_to_async(project_services.collaborator_update)(
             user=project.owner, project_id=project.pk, user_id=editor(project).pk, permission="view"
         )
         return await next_of(comm, "role")
