@@ -401,5 +401,19 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 {"type": "preview", "seq": event["seq"], "size": event["size"], "url": event["url"]}
             )
 
+    async def room_access(self, event: dict[str, Any]) -> None:
+        """Someone's access to the project changed: this connection's role is read again.
+        No role left (removed, project made private or deleted): closed before anything more
+        of the room reaches it. Another role: the client is told, and writes follow it."""
+        if self.user is None or self.closing:
+            return
+        role = await db(services.role_for)(self.user, self.project_id)
+        if role is None:
+            await self._close(CloseCode.NOT_FOUND)
+            return
+        if role != self.role:
+            self.role = role
+            await self.emit({"type": "role", "role": role})
+
     async def room_event(self, event: dict[str, Any]) -> None:
         await self.emit({"type": "event", "event": event["event"]})

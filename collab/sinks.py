@@ -33,3 +33,12 @@ def recipe_changed(sender: Any, project_id: Any, version: int, **kwargs: Any) ->
         previews.request_all(project_id, applied.ops[-1]["seq"])
     except Exception:
         logger.exception("room not told of a recipe write", extra={"project": str(project_id)})
+
+
+def access_changed(sender: Any, project_id: Any, **kwargs: Any) -> None:
+    """Someone's access to the project changed: every connection in the room checks its role
+    again (`room.access`) and closes when it has none left. Logged, never raised."""
+    try:
+        broadcast.send_room(project_id, {"type": "room.access"})
+    except Exception:
+        logger.exception("room not told of an access change", extra={"project": str(project_id)})

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from orlume_site.api.errors import error_response
-from orlume_site.logging import request_id_var
+from orlume_site.logging import redact, request_id_var
 
 access_log = logging.getLogger("orlume.access")
 
@@ -35,14 +35,15 @@ class RequestIDMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         # One JSON access line per request (Daphne's own text access log is switched off).
+        path = redact(request.path)
         access_log.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },

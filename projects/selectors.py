@@ -83,6 +83,21 @@ def project_collaborators(project: Project) -> QuerySet[ProjectCollaborator]:
     return project.collaborators.select_related("user").order_by("invited_at")
 
 
+def project_collaborators_for_user(
+    user: AnyUser, project_id: uuid.UUID | str
+) -> QuerySet[ProjectCollaborator]:
+    """Who works on the project (with their email addresses): for the owner and collaborators
+    only. A public project lets strangers read the photo, not the people (403)."""
+    project = project_for_user(user, project_id, "view")
+    if project.role == "public":  # type: ignore[attr-defined]
+        raise APIError(
+            "permission_denied",
+            "Only the project's owner and collaborators see who works on it.",
+            status_code=403,
+        )
+    return project_collaborators(project)
+
+
 def asset_derived(asset: Asset | None, kind: str) -> Asset | None:
     if asset is None:
         return None

@@ -32,7 +32,7 @@ from projects.models import (
     Upload,
 )
 from projects.selectors import Need, preset_for_user, project_for_user, upload_for_user
-from projects.signals import project_recipe_changed
+from projects.signals import project_access_changed, project_recipe_changed
 
 # History kept per project, by the owner's plan (None: unlimited). Oldest versions go first.
 VERSION_LIMITS: dict[str, int | None] = {
@@ -42,6 +42,11 @@ VERSION_LIMITS: dict[str, int | None] = {
     Plan.ENTERPRISE: None,
 }
 MAX_PARTS = 10_000
+
+
+def _access_changed_on_commit(project_id: Any) -> None:
+    """Open rooms re-check every member's role once the change commits."""
+    transaction.on_commit(lambda: project_access_changed.send(Project, project_id=project_id))
 
 
 def recipe_error(exc: recipe.RecipeError, base: str = "edits") -> APIError:
@@ -208,6 +213,18 @@ def upload_complete(*, user: User, upload_id: Any, parts: list[dict[str, Any]]) 
         storage.delete(upload.key)
         raise APIError("size_mismatch", "The joined parts do not have the announced size.")
     return upload
+
+
+def upload_check_open(key: str) -> None:
+    """A signed upload URL (local storage) outlives what it was granted for: it takes bytes only
+    while its upload is still pending. Otherwise a second PUT could swap verified bytes for
+    unprobed ones under a project, or store bytes for a deleted upload that no quota counts."""
+    if not Upload.objects.filter(
+        key=key, status=Upload.Status.PENDING, expires_at__gt=timezone.now()
+    ).exists():
+        raise APIError(
+            "upload_closed", "This upload is finished, deleted or expired.", status_code=409
+        )
 
 
 def storage_delete(*, user: User, key: str) -> None:
@@ -402,6 +419,7 @@ def project_save(
         if is_public is not None and is_public != project.is_public:
             project.is_public = is_public
             fields.append("is_public")
+            _access_changed_on_commit(project.pk)
         if recipe_changed:
             project.edits_json = clean
             fields.append("edits_json")
@@ -475,6 +493,7 @@ def project_delete(*, user: User, project_id: Any) -> None:
     with transaction.atomic():
         project = project_for_user(user, project_id, "owner", for_update=True)
         original = project.original
+        _access_changed_on_commit(project.pk)
         project.delete()
         if original is None or original.projects.exists():
             return
@@ -535,8 +554,10 @@ def collaborator_update(
 ) -> ProjectCollaborator:
     project = project_for_user(user, project_id, "admin")
     collaborator = _collaborator(project, user_id)
-    collaborator.permission = permission
-    collaborator.save(update_fields=["permission"])
+    with transaction.atomic():
+        collaborator.permission = permission
+        collaborator.save(update_fields=["permission"])
+        _access_changed_on_commit(project.pk)
     return collaborator
 
 
@@ -544,7 +565,9 @@ def collaborator_remove(*, user: User, project_id: Any, user_id: Any) -> None:
     """Admins remove anyone; every collaborator may remove themselves (leave)."""
     leaving = str(user_id) == str(user.pk)
     project = project_for_user(user, project_id, need="view" if leaving else "admin")
-    _collaborator(project, user_id).delete()
+    with transaction.atomic():
+        _collaborator(project, user_id).delete()
+        _access_changed_on_commit(project.pk)
 
 
 # --- presets and XMP --------------------------------------------------------------------------------

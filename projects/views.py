@@ -162,6 +162,7 @@ class LocalUploadView(APIView):
             raise APIError(
                 "bad_signature", "This upload URL is invalid or expired.", status_code=403
             ) from None
+        services.upload_check_open(str(grant["k"]))
         expected = int(grant["s"])
         try:
             length = int(request.META.get("CONTENT_LENGTH") or -1)
@@ -347,8 +348,7 @@ class ProjectRestoreView(Base):
 class CollaboratorsView(Base):
     @extend_schema(responses={200: s.CollaboratorSerializer(many=True)})
     def get(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_for_user(request.user, project_id, "view")
-        rows = selectors.project_collaborators(project)
+        rows = selectors.project_collaborators_for_user(request.user, project_id)
         return Response({"results": s.CollaboratorSerializer(rows, many=True).data})
 
     @extend_schema(

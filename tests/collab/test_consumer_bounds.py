@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -251,3 +252,64 @@ def test_an_unknown_user_id_in_a_forged_cache_entry_is_refused(project: Project)
         return await close_code(comm)
 
     assert asyncio.run(story()) == 4401
+
+
+def test_a_viewer_removed_while_connected_is_closed_and_hears_nothing_more(
+    project: Project,
+) -> None:
+    """Owner, editor, viewer: the owner removes the viewer mid-session. The viewer's socket is
+    closed with 4404 at once, before the editor's next op, instead of going on receiving
+    every op, presence update and export event of a project they no longer may see."""
+    from projects import services as project_services
+
+    viewer = collaborator(project, "view")
+
+    async def story() -> tuple[int, list[str]]:
+        ed = await connect(project, editor(project))
+        vi = await connect(project, viewer)
+        await database_sync_to_async(project_services.collaborator_remove)(
+            user=project.owner, project_id=project.pk, user_id=viewer.pk
+        )
+        await ed.send_json_to(set_op("e1", 0.4))
+        await next_of(ed, "ack")
+        seen: list[str] = []
+        while True:
+            output = await vi.receive_output(timeout=5)
+            if output["type"] == "websocket.close":
+                return int(output["code"]), seen
+            seen.append(json.loads(output["text"])["type"])
+
+    code, seen = asyncio.run(story())
+    assert code == 4404
+    assert "ops" not in seen
+
+
+def test_an_outsider_in_a_public_room_is_closed_when_the_project_goes_private(
+    project: Project,
+) -> None:
+    from projects import services as project_services
+
+    Project.objects.filter(pk=project.pk).update(is_public=True)
+    outsider = User.objects.create_user("outsider@example.com")
+
+    async def story() -> int:
+        comm = await connect(project, outsider)
+        await database_sync_to_async(project_services.project_save)(
+            user=project.owner, project_id=project.pk, expected_version=None, is_public=False
+        )
+        return await close_code(comm)
+
+    assert asyncio.run(story()) == 4404
+
+
+def test_an_editor_demoted_while_connected_is_told_the_new_role(project: Project) -> None:
+    from projects import services as project_services
+
+    async def story() -> dict[str, Any]:
+        comm = await connect(project, editor(project))
+        await database_sync_to_async(project_services.collaborator_update)(
+            user=project.owner, project_id=project.pk, user_id=editor(project).pk, permission="view"
+        )
+        return await next_of(comm, "role")
+
+    assert asyncio.run(story())["role"] == "view"

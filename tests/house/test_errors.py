@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -187,3 +188,31 @@ def test_each_request_writes_one_access_line_with_status_and_request_id(
     RequestIDFilter().filter(record)
     assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)  # type: ignore[attr-defined]
     assert record.request_id == "trace-acce55ed"  # type: ignore[attr-defined]
+
+
+def test_signed_file_and_upload_tokens_never_reach_the_logs(
+    caplog: pytest.LogCaptureFixture, settings: Any, tmp_path: Any
+) -> None:
+    """A signed link is a bearer credential for as long as it lives: the access line and
+    Django's 4xx line name the route, not the token."""
+    from projects import storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}},
+    }
+    settings.MEDIA_ROOT = str(tmp_path)
+    download = storage.signed_url("exports/someone/photo.jpg", ttl=300)
+    token = download.rsplit("/", 1)[-1]
+    upload = storage.presigned_post(key="uploads/someone/x", size=3, ttl=300)["url"]
+    upload_token = upload.rsplit("/", 1)[-1]
+    with caplog.at_level(logging.INFO):
+        Client().get(f"/api/v1/files/{token}")
+        Client().generic("PUT", f"/api/v1/upload/local/{upload_token}", b"abc")
+    handler_filter = RequestIDFilter()
+    lines = []
+    for record in caplog.records:
+        handler_filter.filter(record)
+        lines.append(record.getMessage() + str(getattr(record, "path", "")))
+    assert lines
+    assert not [line for line in lines if token in line or upload_token in line]

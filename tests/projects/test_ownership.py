@@ -126,3 +126,17 @@ def test_a_public_project_is_readable_by_anyone_and_writable_by_no_stranger(cast
     )
     assert refused.status_code == 403
     assert client_for(None).delete(base).status_code == 401
+
+
+def test_a_public_project_does_not_show_strangers_who_works_on_it(cast: Cast) -> None:
+    """Public means anyone may read the photo and its recipe, not the collaborators' email
+    addresses: those stay with the owner and the collaborators."""
+    Project.objects.filter(pk=cast.project.pk).update(is_public=True)
+    path = f"/api/v1/projects/{cast.project.pk}/collaborators"
+
+    stranger = cast.client("outsider").get(path)
+
+    assert stranger.status_code == 403
+    assert cast.viewer.email not in stranger.content.decode()
+    emails = {c["email"] for c in cast.client("viewer").get(path).json()["results"]}
+    assert emails == {cast.admin.email, cast.editor.email, cast.viewer.email}

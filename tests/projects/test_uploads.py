@@ -329,3 +329,48 @@ def test_s3_multipart_parts_are_listed_from_the_bucket_on_resume(
         format="json",
     )
     assert (stale.status_code, stale.json()["field"]) == (400, "parts.1")
+
+
+def _local_storage(settings: Any) -> None:
+    if hasattr(default_storage, "bucket_name"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}},
+        }
+
+
+def test_a_local_upload_url_stops_taking_bytes_once_its_upload_is_used_or_deleted(
+    owner: User, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The signed PUT URL outlives the upload (15 minutes). Once the bytes were verified into
+    a project, a second PUT must not swap them for unprobed ones; once the upload was deleted
+    (its reservation released), a second PUT must not store bytes no quota counts."""
+    _local_storage(settings)
+    client = client_for(owner)
+    data = jpeg_bytes(seed=21)
+    used = client.post(
+        "/api/v1/upload/presigned",
+        {"filename": "a.jpg", "size": len(data), "sha256": sha(data)},
+        format="json",
+    ).json()
+    send_bytes(client, used, data)
+    assert _create(owner, used["key"]).status_code == 201
+    swapped = b"\0" * len(data)
+    path = used["url"].removeprefix("http://127.0.0.1:8000")
+    again = send_raw(client_for(None), "PUT", path, swapped, content_type="image/jpeg")
+    assert again.status_code == 409, again.content
+    with default_storage.open(used["key"], "rb") as fh:
+        assert fh.read() == data
+
+    other = jpeg_bytes(seed=22)
+    dropped = client.post(
+        "/api/v1/upload/presigned",
+        {"filename": "b.jpg", "size": len(other), "sha256": sha(other)},
+        format="json",
+    ).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/api/v1/storage/{dropped['key']}").status_code == 204
+    path = dropped["url"].removeprefix("http://127.0.0.1:8000")
+    late = send_raw(client_for(None), "PUT", path, other, content_type="image/jpeg")
+    assert late.status_code == 409, late.content
+    assert not default_storage.exists(dropped["key"])
