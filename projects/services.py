@@ -215,13 +215,16 @@ def upload_complete(*, user: User, upload_id: Any, parts: list[dict[str, Any]]) 
     return upload
 
 
-def upload_check_open(key: str) -> None:
+def upload_check_open(key: str, *, part: bool = False) -> None:
     """A signed upload URL (local storage) outlives what it was granted for: it takes bytes only
     while its upload is still pending. Otherwise a second PUT could swap verified bytes for
-    unprobed ones under a project, or store bytes for a deleted upload that no quota counts."""
-    if not Upload.objects.filter(
+    unprobed ones under a project, or store bytes for a deleted upload that no quota counts.
+    A part URL also closes once its parts were joined (the object exists): a late part would
+    be a leftover file no quota counts."""
+    open_upload = Upload.objects.filter(
         key=key, status=Upload.Status.PENDING, expires_at__gt=timezone.now()
-    ).exists():
+    ).exists()
+    if not open_upload or (part and storage.object_size(key) is not None):
         raise APIError(
             "upload_closed", "This upload is finished, deleted or expired.", status_code=409
         )

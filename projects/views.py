@@ -162,7 +162,7 @@ class LocalUploadView(APIView):
             raise APIError(
                 "bad_signature", "This upload URL is invalid or expired.", status_code=403
             ) from None
-        services.upload_check_open(str(grant["k"]))
+        services.upload_check_open(str(grant["k"]), part="p" in grant)
         expected = int(grant["s"])
         try:
             length = int(request.META.get("CONTENT_LENGTH") or -1)

@@ -238,6 +238,37 @@ def test_a_large_file_goes_up_in_parts_and_resumes_after_an_interruption(
     assert owner.storage_used == len(data)
 
 
+def test_a_local_part_url_stops_taking_bytes_once_the_parts_are_joined(
+    owner: User, settings: Any
+) -> None:
+    _local_storage(settings)
+    settings.UPLOAD_MULTIPART_THRESHOLD_BYTES = settings.UPLOAD_PART_SIZE_BYTES = 64 * 1024
+    data = noise_tiff(200, 150)
+    client = client_for(owner)
+    grant = client.post(
+        "/api/v1/upload/presigned",
+        {"filename": "big.tif", "size": len(data), "sha256": sha(data)},
+        format="json",
+    ).json()
+    first, second = grant["parts"]
+    etags = [
+        send_bytes(client, first, data[: first["size"]]),
+        send_bytes(client, second, data[first["size"] :]),
+    ]
+    joined = client.post(
+        f"/api/v1/upload/{grant['upload_id']}/complete",
+        {"parts": [{"part_number": n + 1, "etag": e} for n, e in enumerate(etags)]},
+        format="json",
+    )
+    assert joined.status_code == 200
+
+    path = first["url"].removeprefix("http://127.0.0.1:8000")
+    late = send_raw(client_for(None), "PUT", path, data[: first["size"]], content_type="image/tiff")
+
+    assert late.status_code == 409, late.content
+    assert late.json()["code"] == "upload_closed"
+
+
 def test_the_local_upload_endpoint_refuses_forged_urls_and_wrong_sizes(
     owner: User, settings: Any
 ) -> None:
