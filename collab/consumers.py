@@ -17,10 +17,10 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import close_old_connections
 from pydantic import ValidationError
 
 from accounts.models import User
@@ -47,11 +47,29 @@ logger = logging.getLogger("orlume.collab")
 # thread, so one process applied ops one at a time and waited on each commit's fsync in turn.
 # Writes to one room still serialise on the project row's lock; sequence numbers are taken
 # under it, and room_ops fills any reordering from the database.
+class _DbCall(SyncToAsync[Any, Any]):
+    """Channels' database_sync_to_async, calling django.db's close_old_connections directly.
+
+    An executor thread's connection is checked out of the pool until closed on that thread, so
+    every call closes it before returning. Channels' test communicator mocks out
+    `channels.db.close_old_connections` while a test awaits the consumer, and with it this
+    close: each story's executor threads then ended holding their pooled connections."""
+
+    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            close_old_connections()
+
+
 def db(fn: Any) -> Any:
-    return database_sync_to_async(fn, thread_sensitive=False)
+    """Every database call from the consumer: off the loop, and its connection given back."""
+    return _DbCall(fn, thread_sensitive=False)
 
 
 def off_loop(fn: Any) -> Any:
+    """Cache and broker calls only (caps, tickets, previews): nothing here opens a connection."""
     return sync_to_async(fn, thread_sensitive=False)
 
 

@@ -281,10 +281,6 @@ def main(extra: list[str]) -> int:
             "S3_SECRET_ACCESS_KEY": "testing",
             "S3_REGION": "us-east-1",
             "ORLUME_TEST_SERVICES": "1",
-            # Stories that run an event loop per test (WebSocket communicators) strand about two
-            # pooled connections each when the loop's executor threads end; production's one
-            # long-lived loop reuses its threads. Headroom here, investigation noted in the note.
-            "DATABASE_POOL_MAX": "60",
             "ORLUME_TEST_AMQP_URL": amqp,
         }
         import boto3
