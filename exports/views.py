@@ -77,12 +77,22 @@ class ExportListView(APIView):
             options=data,
             idempotency_key=_idempotency_key(request),
         )
-        headers = {"Location": f"/api/v1/exports/{export.pk}"}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(
-            s.ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED, headers=headers
-        )
+        return _accepted(s.ExportSerializer(export).data, f"/api/v1/exports/{export.pk}", created)
+
+
+def _accepted(body: Any, location: str, created: bool) -> Response:
+    """202 for new work; a replayed Idempotency-Key answers the same job, marked as such."""
+    headers = {"Location": location}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+def _no_store_redirect(url: str) -> HttpResponseRedirect:
+    """Signed links are short-lived: no cache may keep the redirect."""
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class ExportDetailView(APIView):
@@ -103,9 +113,7 @@ class ExportDownloadView(APIView):
     @extend_schema(responses={302: None})
     def get(self, request: Request, export_id: UUID) -> HttpResponseRedirect:
         export = selectors.export_get(user=_me(request), export_id=export_id)
-        response = HttpResponseRedirect(services.export_download_url(export=export))
-        response["Cache-Control"] = "no-store"
-        return response
+        return _no_store_redirect(services.export_download_url(export=export))
 
 
 class BatchListView(APIView):
@@ -132,12 +140,7 @@ class BatchListView(APIView):
             preset_id=data.get("preset_id"),
             idempotency_key=_idempotency_key(request),
         )
-        headers = {"Location": f"/api/v1/batches/{batch.pk}"}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(
-            s.BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED, headers=headers
-        )
+        return _accepted(s.BatchSerializer(batch).data, f"/api/v1/batches/{batch.pk}", created)
 
 
 class BatchDetailView(APIView):
@@ -158,6 +161,4 @@ class BatchDownloadView(APIView):
     @extend_schema(responses={302: None})
     def get(self, request: Request, batch_id: UUID) -> HttpResponseRedirect:
         batch = selectors.batch_get(user=_me(request), batch_id=batch_id)
-        response = HttpResponseRedirect(services.batch_download_url(batch=batch))
-        response["Cache-Control"] = "no-store"
-        return response
+        return _no_store_redirect(services.batch_download_url(batch=batch))
