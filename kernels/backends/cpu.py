@@ -15,7 +15,7 @@ import numpy as np
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import sampling
+from kernels.ops import denoise, sampling
 from kernels.ops.stage import PixelStage
 
 LOOPS_SOURCE = Path(__file__).with_name("cpu_loops.cpp")
@@ -150,15 +150,7 @@ class CpuBackend(Backend):
     ) -> np.ndarray:
         img = as_image(img)
         out = np.empty_like(img)
-        p = np.array(
-            [
-                radius,
-                1 / (2 * sigma_s**2),
-                1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
-                1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0,
-            ],
-            dtype=np.float32,
-        )
+        p = denoise.kernel_params(radius, sigma_s, sigma_luma, sigma_chroma)
         scratch = np.empty(img.shape[:2], dtype=np.float32)  # the luminance plane
         self._loops.bilateral(_p(img), _p(out), img.shape[0], img.shape[1], _p(p), _p(scratch))
         return out

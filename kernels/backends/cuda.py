@@ -21,7 +21,7 @@ import numpy as np
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import sampling
+from kernels.ops import denoise, sampling
 from kernels.ops.stage import PixelStage
 
 NEIGHBOURHOOD = [
@@ -177,15 +177,7 @@ class CudaBackend(Backend):
     ) -> np.ndarray:
         img = as_image(img)
         h, w, _ = img.shape
-        p = np.array(
-            [
-                radius,
-                1 / (2 * sigma_s**2),
-                1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
-                1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0,
-            ],
-            dtype=np.float32,
-        )
+        p = denoise.kernel_params(radius, sigma_s, sigma_luma, sigma_chroma)
         src, dst = self._up(img), self._empty(img.shape)
         self._mod.get_function("bilateral_kernel")(
             src, dst, np.int32(h), np.int32(w), self._up(p), block=BLOCK, grid=_grid(w, h)

@@ -27,6 +27,22 @@ def sigmas(nr: NoiseReduction) -> tuple[float, float]:
     return (luma if luma >= MIN_SIGMA else 0.0), (chroma if chroma >= MIN_SIGMA else 0.0)
 
 
+def kernel_params(
+    radius: int, sigma_s: float, sigma_luma: float, sigma_chroma: float
+) -> np.ndarray:
+    """The packed parameters `bilateral_kernel` (cuda/denoise.cu) reads, on every target:
+    radius, then 1 / (2 sigma^2) for space, luma and chroma (0 turns that part off)."""
+    return np.array(
+        [
+            radius,
+            1 / (2 * sigma_s**2),
+            1 / (2 * sigma_luma**2) if sigma_luma > 0 else 0.0,
+            1 / (2 * sigma_chroma**2) if sigma_chroma > 0 else 0.0,
+        ],
+        dtype=np.float32,
+    )
+
+
 def spatial(scale: float) -> tuple[int, float]:
     """Window radius and spatial sigma in pixels of an image at `scale` x the original (a
     preview resampled early): the same footprint in the picture, never above the full size."""
