@@ -7,6 +7,17 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Importing orlume_site.asgi (as in-process WebSocket stories do) starts the embedded worker
+    # threads and the sweeper, which would then race every story for its jobs. The test process
+    # never serves; stories that need a worker start one (tests/workers.py), and the Daphne
+    # servers the collab stories start keep the embedded default through their own settings.
+    from django.conf import settings
+
+    settings.EMBEDDED_WORKERS = False
+    settings.EXPORT_SWEEPER_IN_WEB = False
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # A test that needs real services fails loudly without them instead of skipping quietly.
     if item.get_closest_marker("services") and not os.environ.get("ORLUME_TEST_SERVICES"):
