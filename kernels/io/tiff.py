@@ -1,10 +1,14 @@
-"""A small TIFF reader/writer for what Pillow cannot do: 16-bit and 32-bit float RGB(A).
+"""TIFF for what Pillow cannot do: 16-bit and 32-bit float RGB(A) and gray.
 
-Pillow reduces 16-bit RGB TIFF to 8 bits and cannot open float RGB at all, and the packages
-that can (tifffile + imagecodecs, OpenCV) are not runtime dependencies. Baseline TIFF is
-simple: strips, compression none / deflate (zlib, C speed) / LZW (pure Python: correct but
-slow, ~10 MB/s; float and 16-bit LZW files are rare), predictors 1, 2 and 3. 8-bit TIFF goes
-through Pillow (libtiff).
+Pillow reduces 16-bit RGB TIFF to 8 bits and cannot open float RGB at all. Pixel-interleaved
+("chunky") pages of 1, 3 or 4 samples decode through OpenCV's libtiff (strips or tiles, none /
+LZW / deflate, predictors 1-3, at C speed). libtiff in OpenCV misreads planar pages (one plane
+per sample) without an error, and it refuses gray+alpha, so those, and anything libtiff turns
+down, go through the reader below: strips or tiles, chunky or planar, the same compressions
+(LZW in pure Python: correct but ~10 MB/s) and predictors. Every chunk inflates to at most what
+its rows and columns need, and tiles may not exceed the image (rounded up to the 16-pixel
+grid), so a small file cannot make us allocate more than the probed pixel count allows. 8-bit
+TIFF goes through Pillow (libtiff).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -25,7 +30,7 @@ MAX_PAGES_WALKED = 10_000
 W, H, BPS, COMPRESSION, PHOTOMETRIC = 256, 257, 258, 259, 262
 STRIP_OFFSETS, ORIENTATION, SPP, ROWS_PER_STRIP, STRIP_BYTES = 273, 274, 277, 278, 279
 PLANAR, PREDICTOR, EXTRA_SAMPLES, SAMPLE_FORMAT, ICC = 284, 317, 338, 339, 34675
-TILE_WIDTH = 322
+TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_BYTES = 322, 323, 324, 325
 MAKE, MODEL, DATETIME, ARTIST, COPYRIGHT, EXIF_IFD = 271, 272, 306, 315, 33432, 34665
 
 
@@ -143,59 +148,117 @@ def _lzw_decode(src: bytes, expected: int) -> bytes:
 
 
 def read_rgb(data: bytes, ifd: Ifd) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decode a strip-organised, chunky 16-bit or float32 RGB(A) or gray page to (rgb, alpha)."""
-    w, h, spp = ifd.num(W), ifd.num(H), ifd.num(SPP, 1)
-    bps = ifd.nums(BPS) or (1,)
-    fmt = ifd.num(SAMPLE_FORMAT, 1)
-    comp, pred = ifd.num(COMPRESSION, 1), ifd.num(PREDICTOR, 1)
-    if TILE_WIDTH in ifd.tags or ifd.num(PLANAR, 1) != 1:
-        raise UnsupportedFormat("tiled or planar 16/32-bit TIFF is not supported")
-    if spp not in (1, 2, 3, 4) or len(set(bps)) != 1 or bps[0] not in (16, 32):
-        raise UnsupportedFormat(f"TIFF with {spp} samples of {bps} bits is not supported")
-    if (bps[0], fmt) not in ((16, 1), (32, 3)):
-        raise UnsupportedFormat("TIFF sample format not supported (16-bit int or 32-bit float)")
-    if comp not in (1, 5, 8, 32946):
-        raise UnsupportedFormat(f"TIFF compression {comp} is not supported")
-    dtype = np.dtype(("<" if ifd.endian == "<" else ">") + ("u2" if fmt == 1 else "f4"))
-    row_bytes = w * spp * dtype.itemsize
-    rows_per_strip = min(ifd.num(ROWS_PER_STRIP, h) or h, h)
-    offsets, counts = ifd.nums(STRIP_OFFSETS), ifd.nums(STRIP_BYTES)
-    if not offsets or len(offsets) != len(counts):
-        raise CorruptImage("TIFF strips are missing")
-    buf = bytearray(row_bytes * h)
-    pos = 0
-    for i, (off, cnt) in enumerate(zip(offsets, counts, strict=True)):
-        rows = min(rows_per_strip, h - i * rows_per_strip)
-        if rows <= 0:
-            break
-        want = rows * row_bytes
-        if off + cnt > len(data):
-            raise CorruptImage("TIFF strip lies outside the file (truncated?)")
-        raw = data[off : off + cnt]
-        try:
-            if comp in (8, 32946):
-                d = zlib.decompressobj()
-                chunk = d.decompress(raw, want)
-            elif comp == 5:
-                chunk = _lzw_decode(raw, want)
-            else:
-                chunk = raw
-        except zlib.error as e:
-            raise CorruptImage(f"TIFF strip does not inflate: {e}") from e
-        if len(chunk) < want:
-            raise CorruptImage("TIFF strip is shorter than its rows (truncated?)")
-        strip = np.frombuffer(chunk[:want], dtype=np.uint8).reshape(rows, row_bytes)
-        strip = _undo_predictor(strip, pred, spp, dtype)
-        buf[pos : pos + want] = strip.tobytes()
-        pos += want
-    arr = np.frombuffer(bytes(buf), dtype=dtype).reshape(h, w, spp).astype(dtype.newbyteorder("="))
+    """Decode the first page, a 16-bit or float32 RGB(A), gray or gray+alpha one, to
+    (rgb, alpha). `ifd` is first_ifd(data)."""
+    spp, dtype = _check(ifd)
+    arr = None
+    if ifd.num(PLANAR, 1) == 1 and spp in (1, 3, 4):
+        arr = _read_libtiff(data, ifd, spp, dtype)
+    if arr is None:
+        arr = _read_chunks(data, ifd, spp, dtype)
     if spp in (1, 2):
         rgb = np.repeat(arr[..., :1], 3, axis=2)
         alpha = arr[..., 1] if spp == 2 else None
     else:
         rgb = arr[..., :3]
         alpha = arr[..., 3] if spp == 4 else None
-    return np.ascontiguousarray(rgb), alpha
+    return np.ascontiguousarray(rgb), (np.ascontiguousarray(alpha) if alpha is not None else None)
+
+
+def _check(ifd: Ifd) -> tuple[int, np.dtype]:
+    """Samples per pixel and the samples' file dtype, or the reason the page is refused."""
+    spp = ifd.num(SPP, 1)
+    bps = ifd.nums(BPS) or (1,)
+    fmt = ifd.num(SAMPLE_FORMAT, 1)
+    if spp not in (1, 2, 3, 4) or len(set(bps)) != 1 or bps[0] not in (16, 32):
+        raise UnsupportedFormat(f"TIFF with {spp} samples of {bps} bits is not supported")
+    if (bps[0], fmt) not in ((16, 1), (32, 3)):
+        raise UnsupportedFormat("TIFF sample format not supported (16-bit int or 32-bit float)")
+    if (comp := ifd.num(COMPRESSION, 1)) not in (1, 5, 8, 32946):
+        raise UnsupportedFormat(f"TIFF compression {comp} is not supported")
+    if ifd.num(PLANAR, 1) not in (1, 2):
+        raise CorruptImage("TIFF planar configuration is neither chunky nor planar")
+    if ifd.num(W) <= 0 or ifd.num(H) <= 0:
+        raise CorruptImage("TIFF image has no pixels")
+    return spp, np.dtype(("<" if ifd.endian == "<" else ">") + ("u2" if fmt == 1 else "f4"))
+
+
+def _read_libtiff(data: bytes, ifd: Ifd, spp: int, dtype: np.dtype) -> np.ndarray | None:
+    """HxWxspp native-order samples through OpenCV's libtiff, or None if it declines."""
+    w, h = ifd.num(W), ifd.num(H)
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
+    if pixels is None:
+        return None
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.shape != (h, w, spp) or pixels.dtype != dtype.newbyteorder("="):
+        return None
+    if spp >= 3:  # OpenCV answers BGR(A)
+        pixels = pixels[..., [2, 1, 0, 3][:spp]]
+    return np.ascontiguousarray(pixels)
+
+
+def _read_chunks(data: bytes, ifd: Ifd, spp: int, dtype: np.dtype) -> np.ndarray:
+    """Our own reader: every strip or tile of every plane, inflated, un-predicted, placed."""
+    w, h = ifd.num(W), ifd.num(H)
+    comp, pred = ifd.num(COMPRESSION, 1), ifd.num(PREDICTOR, 1)
+    planes = spp if ifd.num(PLANAR, 1) == 2 else 1
+    samples = spp // planes  # per pixel of one chunk
+    tiled = TILE_WIDTH in ifd.tags
+    if tiled:
+        cw, ch = ifd.num(TILE_WIDTH), ifd.num(TILE_LENGTH)
+        if not (0 < cw <= w + 15 and 0 < ch <= h + 15):
+            raise CorruptImage("TIFF tiles are empty or larger than the image")
+        offsets, counts = ifd.nums(TILE_OFFSETS), ifd.nums(TILE_BYTES)
+    else:
+        cw, ch = w, min(ifd.num(ROWS_PER_STRIP, h) or h, h)
+        offsets, counts = ifd.nums(STRIP_OFFSETS), ifd.nums(STRIP_BYTES)
+    across, down = -(-w // cw), -(-h // ch)
+    if len(offsets) != len(counts) or len(offsets) < planes * across * down:
+        raise CorruptImage("TIFF strips or tiles are missing")
+    row_bytes = cw * samples * dtype.itemsize
+    out = np.empty((h, w, spp), dtype=dtype.newbyteorder("="))
+    for plane in range(planes):
+        for ty in range(down):
+            for tx in range(across):
+                i = (plane * down + ty) * across + tx
+                y0, x0 = ty * ch, tx * cw
+                # Tiles are always whole; a strip image's last strip holds only its rows.
+                rows = ch if tiled else min(ch, h - y0)
+                chunk = _inflate(data, offsets[i], counts[i], comp, rows * row_bytes)
+                block = _undo_predictor(
+                    np.frombuffer(chunk, dtype=np.uint8).reshape(rows, row_bytes),
+                    pred,
+                    samples,
+                    dtype,
+                )
+                pix = block.view(dtype).reshape(rows, cw, samples)
+                y1, x1 = min(y0 + ch, h), min(x0 + cw, w)
+                target = out[y0:y1, x0:x1, plane : plane + samples]
+                target[...] = pix[: y1 - y0, : x1 - x0]
+    return out
+
+
+def _inflate(data: bytes, off: int, cnt: int, comp: int, want: int) -> bytes:
+    """One strip or tile, decompressed to exactly `want` bytes (refused if shorter)."""
+    if off + cnt > len(data):
+        raise CorruptImage("TIFF strip or tile lies outside the file (truncated?)")
+    raw = data[off : off + cnt]
+    try:
+        if comp in (8, 32946):
+            chunk = zlib.decompressobj().decompress(raw, want)
+        elif comp == 5:
+            chunk = _lzw_decode(raw, want)
+        else:
+            chunk = raw
+    except zlib.error as e:
+        raise CorruptImage(f"TIFF strip does not inflate: {e}") from e
+    if len(chunk) < want:
+        raise CorruptImage("TIFF strip or tile is shorter than its rows (truncated?)")
+    return chunk[:want]
 
 
 def _undo_predictor(
@@ -204,13 +267,18 @@ def _undo_predictor(
     if pred == 1:
         return strip
     rows = strip.shape[0]
-    if pred == 2 and dtype.kind == "u":
-        s = strip.view(dtype).reshape(rows, -1, spp).astype(np.uint16)
-        return np.cumsum(s, axis=1, dtype=np.uint16).astype(dtype).view(np.uint8).reshape(rows, -1)
+    if pred == 2:
+        # Horizontal differencing works on the samples' bits as unsigned integers of their
+        # size, floats included (libtiff's horAcc32), wrapping around.
+        file_uint = np.dtype(f"u{dtype.itemsize}").newbyteorder(dtype.byteorder)
+        native = np.dtype(f"u{dtype.itemsize}")
+        s = strip.view(file_uint).reshape(rows, -1, spp).astype(native)
+        acc = np.cumsum(s, axis=1, dtype=native)
+        return acc.astype(file_uint).view(np.uint8).reshape(rows, -1)
     if pred == 3 and dtype.kind == "f":
-        # Floating-point predictor: bytes were split into planes (most significant first) and
-        # byte-differenced along the row.
-        flat = np.cumsum(strip, axis=1, dtype=np.uint8)
+        # Floating-point predictor (Adobe tech note 3): each row's bytes were split into planes,
+        # most significant first, then differenced with a stride of one pixel (spp bytes).
+        flat = np.cumsum(strip.reshape(rows, -1, spp), axis=1, dtype=np.uint8)
         planes = flat.reshape(rows, 4, -1)
         big = planes.transpose(0, 2, 1)  # samples x bytes, big-endian order
         order = big if dtype.byteorder == ">" else big[..., ::-1]
