@@ -2,8 +2,10 @@
 
 - JPEG, Google GDepth (XMP): GDepth:Data holds a base64 PNG/JPEG in the extended XMP
   segments, with Format (RangeInverse|RangeLinear), Near and Far.
-- JPEG, Google Dynamic Depth 1.0: items appended after the primary image, listed in
-  Container:Directory; the depth item's range parameters sit in Device:Profiles/DepthMap.
+- JPEG, Google Dynamic Depth 1.0: media items appended after the primary image, each listed
+  in Container:Directory with Item:Mime, Item:Length, Item:Padding and Item:DataURI; the depth
+  map (DepthMap:Format, Near, Far, DepthURI) names its item by that URI. Files in the older
+  GContainer shape name it with Item:Semantic="Depth" instead; both are read.
 - HEIC, Apple: the depth auxiliary image that libheif exposes (pillow-heif depth_images).
 """
 
@@ -122,19 +124,28 @@ def _jpeg_depth(data: bytes, orientation: int | None) -> DepthMap | None:
     return None
 
 
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
 def _dynamic_depth(data: bytes, xmp: bytes, orientation: int | None) -> DepthMap | None:
-    items = re.findall(rb"<Container:Item\b([^>]*)/?>", xmp)
-    lengths, semantic_at = [], None
-    for i, attrs in enumerate(items):
-        lengths.append(int(_attr(attrs, b"Item:Length") or 0))
-        if _attr(attrs, b"Item:Semantic") == b"Depth":
-            semantic_at = i
-    if semantic_at is None:
+    items = [
+        (
+            int(_attr(attrs, b"Item:Length") or 0),
+            int(_attr(attrs, b"Item:Padding") or 0),
+            _attr(attrs, b"Item:DataURI"),
+            _attr(attrs, b"Item:Semantic"),
+        )
+        for attrs in re.findall(rb"<Container:Item\b([^>]*)/?>", xmp)
+    ]
+    uri = _attr(xmp, b"DepthMap:DepthURI")
+    wanted = [
+        i
+        for i, (_, _, data_uri, semantic) in enumerate(items)
+        if i > 0 and ((uri is not None and data_uri == uri) or semantic == b"Depth")
+    ]
+    if not wanted:
         return None
-    # Items after the primary are concatenated at the end of the file, in directory order.
-    start = len(data) - sum(lengths[1:])
-    offset = start + sum(lengths[1:semantic_at])
-    blob = data[offset : offset + lengths[semantic_at]]
+    blob = _item_bytes(data, [(n, pad) for n, pad, _, _ in items], wanted[0])
     fmt = _attr(xmp, b"DepthMap:Format") or b"RangeLinear"
     near = float(_attr(xmp, b"DepthMap:Near") or 0)
     far = float(_attr(xmp, b"DepthMap:Far") or 1)
@@ -146,6 +157,27 @@ def _dynamic_depth(data: bytes, xmp: bytes, orientation: int | None) -> DepthMap
     size, o = _photo_geometry(data, orientation)
     depth = _aligned(_to_depth(img, fmt, near, far), size, o)
     return DepthMap(depth=depth, units="metres", near=near, far=far, source="dynamic-depth")
+
+
+def _item_bytes(data: bytes, items: list[tuple[int, int]], index: int) -> bytes:
+    """Item `index` of a concatenated-file container. Every item after the primary (which is the
+    file's own start) is appended in directory order; the end of the file is the end of the last
+    item. Writers disagree on which side of an item its padding sits, so both readings are
+    tried and the one that lands on an image's magic bytes wins."""
+    if any(n < 0 or pad < 0 for n, pad in items) or index >= len(items):
+        raise CorruptImage("the depth container lists a negative or missing item")
+    appended = items[1:]
+    total = sum(n + pad for n, pad in appended)
+    if total > len(data) or items[index][0] == 0:
+        raise CorruptImage("the depth container's items do not fit in the file")
+    start = len(data) - total
+    before = sum(n + pad for n, pad in items[1:index])
+    length, pad = items[index]
+    for offset in (start + before, start + before + pad):  # padding after, or before
+        blob = data[offset : offset + length]
+        if blob.startswith(_IMAGE_MAGIC):
+            return blob
+    raise CorruptImage("the depth container's item is not an image where its directory says")
 
 
 def _heic_depth(data: bytes) -> DepthMap | None:
