@@ -164,7 +164,9 @@ def portrait() -> tuple[bytes, np.ndarray]:
 def test_libheif_sees_the_assembled_depth_image(portrait: tuple[bytes, np.ndarray]) -> None:
     blob, _ = portrait
     heif = pillow_heif.open_heif(io.BytesIO(blob))
-    assert len(heif[heif.primary_index].info["depth_images"]) == 1
+    depth_images = heif[heif.primary_index].info["depth_images"]
+    assert isinstance(depth_images, list)
+    assert len(depth_images) == 1
 
 
 def test_heic_depth_is_read_aligned_with_the_photo(portrait: tuple[bytes, np.ndarray]) -> None:
@@ -181,7 +183,9 @@ def test_heic_depth_is_read_aligned_with_the_photo(portrait: tuple[bytes, np.nda
     assert dm.depth[:, :4].mean() == pytest.approx(0.0, abs=0.03)
     assert dm.depth[:, -4:].mean() == pytest.approx(1.0, abs=0.03)
     expected = np.asarray(
-        Image.fromarray(ramp.astype(np.float32) / 255, "F").resize((192, 128), Image.BILINEAR)
+        Image.fromarray(ramp.astype(np.float32) / 255, "F").resize(
+            (192, 128), Image.Resampling.BILINEAR
+        )
     )
     assert float(np.abs(dm.depth - expected).mean()) < 0.02  # HEVC-coded: close, not exact
 
