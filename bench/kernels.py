@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from kernels.backends.cpu import CpuBackend  # noqa: E402
 from kernels.backends.numpy_ref import NumpyBackend  # noqa: E402
-from kernels.ops import blur, geometry, hsl, light, tone_curve, transfer, white_balance  # noqa: E402
-from kernels.ops import color_grading as cg  # noqa: E402
+from kernels.ops import blur, geometry, transfer, white_balance  # noqa: E402
 from kernels.ops.denoise import Denoise  # noqa: E402
 from kernels.ops.sharpen import Sharpen  # noqa: E402
 from kernels.params import (  # noqa: E402
@@ -45,7 +44,7 @@ from kernels.params import (  # noqa: E402
     ToneCurve,
     WhiteBalance,
 )
-from kernels.pipeline import Pipeline, scene_stages  # noqa: E402
+from kernels.pipeline import Pipeline, scene_stages, tone_stages  # noqa: E402
 from kernels.render import render, render_u8  # noqa: E402
 
 WB = WhiteBalance(temperature=5200, tint=8)
@@ -74,16 +73,9 @@ PREVIEW = DevelopSettings(
 
 
 def fused_stages() -> list[Any]:
-    # White balance and exposure as the pipeline runs them (one scaled matrix when both are on).
-    scene = scene_stages(DevelopSettings(white_balance=WB, light=Light(exposure=LIGHT.exposure)))
-    stages = [
-        *scene,
-        light.tone_stage(LIGHT.contrast, LIGHT.highlights, LIGHT.shadows, 0, 0),
-        tone_curve.stage(CURVE),
-        hsl.stage(MIXER),
-        cg.saturation_stage(PRESENCE),
-    ]
-    return [s for s in stages if s is not None]
+    """The job's scene and tone stages as the pipeline builds them (white balance and exposure
+    as one scaled matrix, the mixer and saturation as one kernel), in one pass."""
+    return [*scene_stages(JOB), *tone_stages(JOB)]
 
 
 def photograph(width: int, height: int) -> np.ndarray:

@@ -102,7 +102,8 @@ def tone_stages(s: DevelopSettings) -> list[PixelStage]:
         color_grading.grading_stage(s.color_grading),
         color_grading.saturation_stage(s.presence),
     ]
-    return [x for x in stages if x is not None]
+    # Without colour grading between them, the mixer and vibrance / saturation are one kernel.
+    return hsl.merge_saturation([x for x in stages if x is not None])
 
 
 def finish_stages(

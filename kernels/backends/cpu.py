@@ -47,7 +47,10 @@ def _rows_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
 class CpuBackend(Backend):
     name = "cpu"
 
-    def __init__(self) -> None:
+    def __init__(self, chunks: bool = True) -> None:
+        """chunks=False: fused passes run every stage as its per-pixel device function, the
+        composition the CUDA kernel runs, instead of a stage's host chunk loops (fused.py)."""
+        self._chunks = chunks
         self._fused: dict[tuple[str, ...], Any] = {}
         self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
@@ -69,7 +72,7 @@ class CpuBackend(Backend):
         key = tuple(kernels)
         fn = self._fused.get(key)
         if fn is None:
-            fn = cpu_build.load(fused_source(kernels, "cpu"), "fused").fused
+            fn = cpu_build.load(fused_source(kernels, "cpu", self._chunks), "fused").fused
             fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long]
             self._fused[key] = fn
         return fn

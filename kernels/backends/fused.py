@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kernels.backends.cpu_build import CUDA_DIR
+
 CPU_TEMPLATE = """\
 {includes}
 #if defined(__SSE2__)
@@ -31,8 +33,7 @@ static inline void k_stream_out(float* __restrict d, const float* __restrict o, 
 // registers and reloads its parameter pointers per vector (measured ~1.6x slower than the sum
 // of the stages run alone); per-stage loops over an L1 chunk cost a few loads and stores.
 // src and dst may be the same buffer (in-place passes): each chunk is read before it is written.
-// stream: write dst with non-temporal stores (k_stream_out).
-#define K_CHUNK 512
+// stream: write dst with non-temporal stores (k_stream_out). K_CHUNK: shim_cpu.h.
 extern "C" void fused(const float* src, float* dst, long h, long w,
                       long src_stride, long dst_stride, long x0, long y0,
                       const float* __restrict params, const long* __restrict offsets,
@@ -86,6 +87,11 @@ CPU_STAGE = """\
                     R[i] = r; G[i] = g; B[i] = b;
                 }}"""
 
+# A stage whose source defines `<kernel>_chunk` runs its own loops over the chunk (a lookup
+# GCC cannot vectorise from per-pixel code, done with host vectors between two SIMD loops).
+CPU_CHUNK_STAGE = """\
+                {kernel}_chunk(R, G, B, n, fx0, fy, P{index});"""
+
 CUDA_TEMPLATE = """\
 {includes}
 
@@ -106,7 +112,14 @@ extern "C" __global__ void fused(const float* __restrict__ src, float* __restric
 """
 
 
-def fused_source(kernels: Sequence[str], target: str = "cpu") -> str:
+def has_chunk(kernel: str) -> bool:
+    """Whether the kernel's source provides a host chunk function (see CPU_CHUNK_STAGE)."""
+    return f"{kernel}_chunk(" in (CUDA_DIR / f"{kernel}.cu").read_text()
+
+
+def fused_source(kernels: Sequence[str], target: str = "cpu", chunks: bool = True) -> str:
+    """The fused kernel's source. chunks=False: every stage as a per-pixel SIMD loop, the same
+    composition of device functions as the CUDA kernel (tests check both host forms)."""
     includes = "\n".join(
         ['#include "common.cuh"', *(f'#include "{k}.cu"' for k in dict.fromkeys(kernels))]
     )
@@ -115,7 +128,10 @@ def fused_source(kernels: Sequence[str], target: str = "cpu") -> str:
         f"{pad}const float* __restrict P{i} = params + offsets[{i}];" for i in range(len(kernels))
     )
     if target == "cpu":
-        calls = "\n".join(CPU_STAGE.format(kernel=k, index=i) for i, k in enumerate(kernels))
+        calls = "\n".join(
+            (CPU_CHUNK_STAGE if chunks and has_chunk(k) else CPU_STAGE).format(kernel=k, index=i)
+            for i, k in enumerate(kernels)
+        )
         return CPU_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)
     calls = "\n".join(f"{pad}{k}_px(r, g, b, fx, fy, P{i});" for i, k in enumerate(kernels))
     return CUDA_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)

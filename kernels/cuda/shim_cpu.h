@@ -16,6 +16,30 @@
 static inline int __float_as_int(float f) { int i; memcpy(&i, &f, sizeof i); return i; }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, sizeof f); return f; }
 static inline unsigned int __float_as_uint(float f) { unsigned int i; memcpy(&i, &f, sizeof i); return i; }
+
+// The fused host pass works on rows in chunks of K_CHUNK pixels held in L1 (backends/fused.py);
+// a stage may provide `<name>_chunk` to run its own loops over a chunk (hsl.cu).
+#define K_CHUNK 512
+// Host vectors for the few steps GCC cannot vectorise from per-pixel code: a lookup in a table
+// of up to K_VLEN entries held in a register is one permute (__builtin_shuffle -> vpermps),
+// where per-pixel code would gather or select through every entry. K_CHUNK is a multiple.
+#if defined(__AVX512F__)
+#define K_VLEN 16
+#else
+#define K_VLEN 8
+#endif
+typedef float k_vf __attribute__((vector_size(4 * K_VLEN)));
+typedef int k_vi __attribute__((vector_size(4 * K_VLEN)));
+static inline k_vf k_load_vf(const float* p) { k_vf v; memcpy(&v, p, sizeof v); return v; }
+static inline k_vi k_load_vi(const int* p) { k_vi v; memcpy(&v, p, sizeof v); return v; }
+static inline void k_store_vf(float* p, k_vf v) { memcpy(p, &v, sizeof v); }
+// A table of `n` floats (n divides K_VLEN) from `first` every `stride` floats, repeated across
+// the lanes, so that __builtin_shuffle(table, i) is table entry i for 0 <= i < n.
+static inline k_vf k_lane_table(const float* first, int n, int stride) {
+    k_vf t;
+    for (int j = 0; j < K_VLEN; ++j) t[j] = first[(j % n) * stride];
+    return t;
+}
 #else
 #define K_UNROLL _Pragma("unroll")
 #endif

@@ -1,12 +1,17 @@
 """HSL colour mixer: eight hue bands whose weights are smoothstep hats between neighbouring
 centres, so they sum to one and have no hard edges. Shifts are scaled by the pixel's HSV
 saturation (greys stay grey). Hue +-100 = +-30 degrees, saturation +-100 = x0..x2 chroma,
-luminance +-100 = +-1 stop."""
+luminance +-100 = +-1 stop.
+
+A vibrance / saturation stage right after the mixer is merged into its kernel
+(`with_saturation`): the mixer's result gives that stage's luminance, max and min directly.
+The parameters end with its vibrance / 100 and saturation / 100 (0, 0 when there is none)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from kernels.ops import color_grading
 from kernels.ops.stage import PixelStage, luma
 from kernels.params import HSL, HSL_BANDS
 
@@ -60,7 +65,18 @@ def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
+SEGMENT_FLOATS = 64  # the 8 x 8 segment table; then vibrance and saturation
+
+
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    mixed = mixer_reference(rgb, p[:SEGMENT_FLOATS])
+    after = p[SEGMENT_FLOATS:]
+    if not after.any():
+        return mixed
+    return color_grading.saturation_reference(mixed, after, xs, ys)
+
+
+def mixer_reference(rgb: np.ndarray, p: np.ndarray) -> np.ndarray:
     table = bands_from_segments(p.reshape(8, 8).astype(np.float64))
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     mx = np.maximum(r, np.maximum(g, b))
@@ -88,4 +104,24 @@ def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
 def stage(hsl: HSL) -> PixelStage | None:
     if hsl.is_identity():
         return None
-    return PixelStage("hsl", segment_table(hsl).ravel(), reference)
+    params = np.concatenate([segment_table(hsl).ravel(), np.zeros(2, dtype=np.float32)])
+    return PixelStage("hsl", params, reference)
+
+
+def with_saturation(mixer: PixelStage, saturation: PixelStage) -> PixelStage:
+    """The mixer followed by a vibrance / saturation stage, as one stage (one kernel)."""
+    if mixer.kernel != "hsl" or saturation.kernel != "saturation":
+        raise ValueError("expects an hsl stage and a saturation stage")
+    params = np.concatenate([mixer.params[:SEGMENT_FLOATS], saturation.params])
+    return PixelStage("hsl", params.astype(np.float32), reference)
+
+
+def merge_saturation(stages: list[PixelStage]) -> list[PixelStage]:
+    """`stages` with each mixer that a saturation stage immediately follows merged with it."""
+    out: list[PixelStage] = []
+    for s in stages:
+        if out and s.kernel == "saturation" and out[-1].kernel == "hsl":
+            out[-1] = with_saturation(out[-1], s)
+        else:
+            out.append(s)
+    return out

@@ -31,6 +31,19 @@ from kernels.params import (
 )
 from tests.kernels.ops.tolerances import PIXEL_ATOL, PIXEL_RTOL
 
+MIXER = HSL(
+    orange=HSLBand(hue=40, saturation=-50, luminance=30),
+    blue=HSLBand(hue=-70, saturation=80),
+)
+VIBRANCE = Presence(vibrance=45, saturation=-25)
+
+
+def _mixer_then_saturation() -> PixelStage:
+    mixer, sat = hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)
+    assert mixer is not None
+    assert sat is not None
+    return hsl.with_saturation(mixer, sat)
+
 
 def _stages() -> dict[str, PixelStage | None]:
     return {
@@ -45,12 +58,8 @@ def _stages() -> dict[str, PixelStage | None]:
                 blue=[(0, 0.1), (1, 0.95)],
             )
         ),
-        "hsl": hsl.stage(
-            HSL(
-                orange=HSLBand(hue=40, saturation=-50, luminance=30),
-                blue=HSLBand(hue=-70, saturation=80),
-            )
-        ),
+        "hsl": hsl.stage(MIXER),
+        "hsl_then_saturation": _mixer_then_saturation(),
         "color_grading": color_grading.grading_stage(
             ColorGrading(
                 shadows=ColorWheel(hue=210, saturation=60, luminance=-20),
@@ -59,7 +68,7 @@ def _stages() -> dict[str, PixelStage | None]:
                 balance=-30,
             )
         ),
-        "saturation": color_grading.saturation_stage(Presence(vibrance=45, saturation=-25)),
+        "saturation": color_grading.saturation_stage(VIBRANCE),
         "vignette": effects.vignette_stage(Vignette(amount=-70, roundness=-40, feather=20), 96, 72),
         "grain": effects.grain_stage(Grain(amount=60, size=50, roughness=70, seed=1234567)),
         "output_transform": output_transform.stage(),
@@ -108,3 +117,29 @@ def test_streaming_stores_write_the_same_pixels(
     inplace = photo.copy()
     cpu.pixel_stages_into(inplace, inplace, stages, 0, 0)
     np.testing.assert_array_equal(inplace, plain)
+
+
+def test_the_merged_mixer_and_saturation_kernel_computes_the_two_stages(
+    cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # The merged kernel derives the saturation stage's luminance, max and min from the mixer's;
+    # it must give what the two references give one after the other.
+    two = [hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)]
+    expected = ref.pixel_stages(photo, [s for s in two if s is not None])
+    got = cpu.pixel_stages(photo, [_mixer_then_saturation()])
+    np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+
+
+def test_the_per_pixel_composition_the_gpu_runs_matches_the_reference(
+    ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # Stages with host chunk loops (the mixer's permute lookups) also compose as one device
+    # function per pixel, which is what the CUDA kernel runs; built here for the host.
+    per_pixel = CpuBackend(chunks=False)
+    stages = [s for s in _stages().values() if s is not None]
+    np.testing.assert_allclose(
+        per_pixel.pixel_stages(photo, stages),
+        ref.pixel_stages(photo, stages),
+        atol=PIXEL_ATOL,
+        rtol=PIXEL_RTOL,
+    )
