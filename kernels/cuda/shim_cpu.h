@@ -33,12 +33,26 @@ typedef int k_vi __attribute__((vector_size(4 * K_VLEN)));
 static inline k_vf k_load_vf(const float* p) { k_vf v; memcpy(&v, p, sizeof v); return v; }
 static inline k_vi k_load_vi(const int* p) { k_vi v; memcpy(&v, p, sizeof v); return v; }
 static inline void k_store_vf(float* p, k_vf v) { memcpy(p, &v, sizeof v); }
-// A table of `n` floats (n divides K_VLEN) from `first` every `stride` floats, repeated across
-// the lanes, so that __builtin_shuffle(table, i) is table entry i for 0 <= i < n.
-static inline k_vf k_lane_table(const float* first, int n, int stride) {
-    k_vf t;
-    for (int j = 0; j < K_VLEN; ++j) t[j] = first[(j % n) * stride];
+// A table of up to 16 floats (n entries from `first`, every `stride` floats) in registers:
+// k_lookup16(table, i) is entry i for each lane, one permute (two vectors on AVX2: indices of
+// the two-vector shuffle run over both).
+#define K_TABLE_VECS (16 / K_VLEN)
+struct k_table16 {
+    k_vf v[K_TABLE_VECS];
+};
+static inline k_table16 k_make_table16(const float* first, int n, int stride) {
+    float e[16];
+    for (int j = 0; j < 16; ++j) e[j] = j < n ? first[j * stride] : 0.0f;
+    k_table16 t;
+    memcpy(t.v, e, sizeof e);
     return t;
+}
+static inline k_vf k_lookup16(const k_table16& t, k_vi i) {
+#if K_VLEN == 16
+    return __builtin_shuffle(t.v[0], i);
+#else
+    return __builtin_shuffle(t.v[0], t.v[1], i);
+#endif
 }
 #else
 #define K_UNROLL _Pragma("unroll")

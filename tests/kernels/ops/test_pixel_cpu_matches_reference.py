@@ -143,3 +143,21 @@ def test_the_per_pixel_composition_the_gpu_runs_matches_the_reference(
         atol=PIXEL_ATOL,
         rtol=PIXEL_RTOL,
     )
+
+
+def test_the_merged_kernel_treats_greys_and_near_blacks_as_the_two_stages_do(
+    cpu: CpuBackend, ref: NumpyBackend
+) -> None:
+    # The mixer leaves these alone (no chroma, or a max at or below 1e-8 even with a negative,
+    # out-of-gamut channel); the saturation stage still moves the ones with chroma.
+    px = np.array(
+        [[[0.3, 0.3, 0.3], [0.0, 0.0, 0.0], [1e-9, 0.0, -0.05], [5e-9, 2e-9, 0.0]]],
+        dtype=np.float32,
+    )
+    two = [hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)]
+    expected = ref.pixel_stages(px, [s for s in two if s is not None])
+    got = cpu.pixel_stages(px, [_mixer_then_saturation()])
+    np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+    mixer_only = hsl.stage(MIXER)
+    assert mixer_only is not None
+    np.testing.assert_array_equal(cpu.pixel_stages(px, [mixer_only]), px)
