@@ -58,35 +58,45 @@ __device__ void hsl_deltas(F h6, F start, F inv, F h0, F h1, F s0, F s1, F l0, F
 
 // Applies the deltas (hue rotated on the hexcone, chroma scaled around luminance, a gain in
 // stops, each scaled by the saturation) and then vibrance / saturation Q[0], Q[1].
+// ROTATE false: no hue shift anywhere (every dh = 0), so x2 is the pixel itself; VIBRANCE false:
+// Q[0] = 0, so the vibrance weight (the result's HSV saturation) is not needed. The host picks
+// them per chunk (hsl_chunk); the GPU runs the general form.
+template <bool ROTATE, bool VIBRANCE>
 __device__ void hsl_apply(float& r, float& g, float& b, float h6, float sat, float dh, float ds,
                           float dl, const float* __restrict__ Q) {
     float mx = k_max(r, k_max(g, b));
     float mn = k_min(r, k_min(g, b));
     float c = mx - mn;
     float s = k_max0(sat);  // greys: no shift, k = 1, gain = 1 exactly
-    float h = h6 + dh * s;
-    h -= 6.0f * floorf(h * (1.0f / 6.0f));  // into [0, 6): h is within a sextant of it
-    // Offsets of red, green, blue (2 - n for n = 5, 3, 1), wrapped into [-3, 3).
-    float dr = h - 3.0f;
-    float dg = h + 1.0f;
-    dg = dg >= 3.0f ? dg - 6.0f : dg;
-    float db = h - 1.0f;
-    db = db >= 3.0f ? db - 6.0f : db;
-    // Greys too (their own hue, not shifted): within float rounding of the pixel, and a select
-    // here would turn every clamp above into compares and blends.
-    float r2 = hsl_channel(dr, mx, mn, c);
-    float g2 = hsl_channel(dg, mx, mn, c);
-    float b2 = hsl_channel(db, mx, mn, c);
+    float r2 = r, g2 = g, b2 = b;
+    if (ROTATE) {
+        float h = h6 + dh * s;
+        h -= 6.0f * floorf(h * (1.0f / 6.0f));  // into [0, 6): h is within a sextant of it
+        // Offsets of red, green, blue (2 - n for n = 5, 3, 1), wrapped into [-3, 3).
+        float dr = h - 3.0f;
+        float dg = h + 1.0f;
+        dg = dg >= 3.0f ? dg - 6.0f : dg;
+        float db = h - 1.0f;
+        db = db >= 3.0f ? db - 6.0f : db;
+        // Greys too (their own hue, not shifted): within float rounding of the pixel, and a
+        // select here would turn every clamp above into compares and blends.
+        r2 = hsl_channel(dr, mx, mn, c);
+        g2 = hsl_channel(dg, mx, mn, c);
+        b2 = hsl_channel(db, mx, mn, c);
+    }
     float Y = k_luma(r2, g2, b2);
     float k = 1.0f + ds * s;  // in [0, 2]: the map keeps the channels' order
     float gain = k_exp2_small(dl * s);  // |dl| <= 1 stop
-    // The mixed pixel is gain * (Y + (x2 - Y) k): its luminance is gain * Y, its max and min are
-    // those of x2 (mx and mx - c, the hexcone's) mapped alike, so the vibrance stage's HSV
-    // saturation needs no max and min of its own.
-    float top = Y + (mx - Y) * k;
-    float so = k_clamp01(c * k * k_rcp(top));  // top <= 0: whatever, not selected below
-    so = gain * top > 1e-8f ? so : 0.0f;
-    float kk = k * ((1.0f + Q[1]) * (1.0f + Q[0] * (1.0f - so)));
+    float kk = k * (1.0f + Q[1]);
+    if (VIBRANCE) {
+        // The mixed pixel is gain * (Y + (x2 - Y) k): its luminance is gain * Y, its max and
+        // min are those of x2 (mx and mx - c, the hexcone's) mapped alike, so the vibrance
+        // stage's HSV saturation needs no max and min of its own.
+        float top = Y + (mx - Y) * k;
+        float so = k_clamp01(c * k * k_rcp(top));  // top <= 0: whatever, not selected below
+        so = gain * top > 1e-8f ? so : 0.0f;
+        kk *= 1.0f + Q[0] * (1.0f - so);
+    }
     // Greys with no vibrance / saturation to apply keep their exact values.
     int keep = (sat < 0.0f) & (Q[0] == 0.0f) & (Q[1] == 0.0f);
     r = keep ? r : gain * (Y + (r2 - Y) * kk);
@@ -100,15 +110,26 @@ __device__ void hsl_px(float& r, float& g, float& b, float x, float y, const flo
     hsl_analyse(r, g, b, h6, sat, row);
     const float* S = P + HSL_ROW_FLOATS * row;
     hsl_deltas(h6, S[0], S[1], S[2], S[3], S[4], S[5], S[6], S[7], dh, ds, dl);
-    hsl_apply(r, g, b, h6, sat, dh, ds, dl, P + HSL_ROWS * HSL_ROW_FLOATS);
+    hsl_apply<true, true>(r, g, b, h6, sat, dh, ds, dl, P + HSL_ROWS * HSL_ROW_FLOATS);
 }
 PIXEL_KERNEL(hsl_kernel, hsl_px)
 
 #ifndef __CUDACC__
+template <bool ROTATE, bool VIBRANCE>
+__device__ void hsl_apply_loop(float* __restrict R, float* __restrict G, float* __restrict B,
+                               long n, const float* __restrict h6, const float* __restrict sat,
+                               const float* __restrict dh, const float* __restrict ds,
+                               const float* __restrict dl, const float* __restrict Q) {
+#pragma omp simd
+    for (long i = 0; i < n; ++i)
+        hsl_apply<ROTATE, VIBRANCE>(R[i], G[i], B[i], h6[i], sat[i], dh[i], ds[i], dl[i], Q);
+}
+
 // Host: the row is read with permutes of the 12 rows held in registers. Per-pixel code can only
 // gather it (microcoded on AMD Zen) or select through every row (56 selects of 56 constants that
 // did not fit in registers: ~40% of the mixer's time). Three loops over the chunk: analyse
-// (SIMD), deltas (host vectors, one permute per row entry), apply (SIMD).
+// (SIMD), deltas (host vectors, one permute per row entry), apply (SIMD; without the hexcone
+// when no pixel of the chunk has a hue shift, without the vibrance weight when there is none).
 __device__ void hsl_chunk(float* __restrict R, float* __restrict G, float* __restrict B, long n,
                           float x0, float y, const float* __restrict P) {
     alignas(64) float h6[K_CHUNK], sat[K_CHUNK], dh[K_CHUNK], ds[K_CHUNK], dl[K_CHUNK];
@@ -122,18 +143,30 @@ __device__ void hsl_chunk(float* __restrict R, float* __restrict G, float* __res
     }
     k_table16 col[HSL_ROW_FLOATS];
     for (int q = 0; q < HSL_ROW_FLOATS; ++q) col[q] = k_make_table16(P + q, HSL_ROWS, HSL_ROW_FLOATS);
+    k_vi turned = {};  // lanes with a hue shift (spare lanes excluded)
+    k_vi lane;
+    for (int j = 0; j < K_VLEN; ++j) lane[j] = j;
     for (long i = 0; i < nv; i += K_VLEN) {
         k_vi j = k_load_vi(row + i);
         k_vf d0, d1, d2;
         hsl_deltas(k_load_vf(h6 + i), k_lookup16(col[0], j), k_lookup16(col[1], j),
                    k_lookup16(col[2], j), k_lookup16(col[3], j), k_lookup16(col[4], j),
                    k_lookup16(col[5], j), k_lookup16(col[6], j), k_lookup16(col[7], j), d0, d1, d2);
+        turned |= (d0 != 0.0f) & (lane + (int)i < (int)n);
         k_store_vf(dh + i, d0);
         k_store_vf(ds + i, d1);
         k_store_vf(dl + i, d2);
     }
+    bool rotate = false;
+    for (int j = 0; j < K_VLEN; ++j) rotate |= turned[j] != 0;
     const float* Q = P + HSL_ROWS * HSL_ROW_FLOATS;
-#pragma omp simd
-    for (long i = 0; i < n; ++i) hsl_apply(R[i], G[i], B[i], h6[i], sat[i], dh[i], ds[i], dl[i], Q);
+    if (rotate && Q[0] != 0.0f)
+        hsl_apply_loop<true, true>(R, G, B, n, h6, sat, dh, ds, dl, Q);
+    else if (rotate)
+        hsl_apply_loop<true, false>(R, G, B, n, h6, sat, dh, ds, dl, Q);
+    else if (Q[0] != 0.0f)
+        hsl_apply_loop<false, true>(R, G, B, n, h6, sat, dh, ds, dl, Q);
+    else
+        hsl_apply_loop<false, false>(R, G, B, n, h6, sat, dh, ds, dl, Q);
 }
 #endif

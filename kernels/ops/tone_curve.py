@@ -79,25 +79,27 @@ def linear_tables(curve: ToneCurve) -> np.ndarray:
 
 
 def params(curve: ToneCurve) -> np.ndarray:
-    """What the kernel reads: segments per channel m, lo, the R, G, B gains below lo (the first
-    entry / lo) and above 1 (the last entry, at v = 1), then m (value, slope) pairs per channel
-    (`stage.lerp_pairs`)."""
+    """What the kernel reads: segments per table m, lo, the R, G, B gains below lo (the first
+    entry / lo) and above 1 (the last entry, at v = 1), the first segment of each channel's
+    table, then the distinct tables as m (value, slope) pairs each (`stage.lerp_pairs`):
+    channels with the same curve share a table."""
     tables = linear_tables(curve).astype(np.float32)
     low = (tables[:, 0].astype(np.float64) / FIRST_LINEAR).astype(np.float32)
     m = OCTAVES * SEGMENTS_PER_OCTAVE
-    head = [m, FIRST_LINEAR, *low, *tables[:, -1]]
-    return np.concatenate([head, lerp_pairs(tables).ravel()]).astype(np.float32)
+    distinct, which = np.unique(tables, axis=0, return_inverse=True)
+    head = [m, FIRST_LINEAR, *low, *tables[:, -1], *(np.ravel(which) * m)]
+    return np.concatenate([head, lerp_pairs(distinct).ravel()]).astype(np.float32)
 
 
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    m, lo = int(p[0]), float(p[1])
-    pairs = p[8:].reshape(3, m, 2)
+    lo = float(p[1])
+    pairs = p[11:].reshape(-1, 2)
     out = np.empty_like(rgb)
     for c in range(3):
         v32 = rgb[..., c]
         v = v32.astype(np.float64)
         i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(0.99999994)), lo)
-        inside = lerp_pair(pairs[c], i, f)
+        inside = lerp_pair(pairs, int(p[8 + c]) + i, f)
         edge = v * np.where(v >= 1.0, float(p[5 + c]), float(p[2 + c]))
         y = np.where((v >= lo) & (v < 1.0), inside, edge)
         out[..., c] = np.where(v > 0, y, v)

@@ -36,13 +36,15 @@ MIXER = HSL(
     blue=HSLBand(hue=-70, saturation=80),
 )
 VIBRANCE = Presence(vibrance=45, saturation=-25)
+# No band shifts hue: the host skips the hexcone for every chunk.
+UNTURNED = HSL(orange=HSLBand(saturation=-50, luminance=30), aqua=HSLBand(saturation=40))
 
 
-def _mixer_then_saturation() -> PixelStage:
-    mixer, sat = hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)
-    assert mixer is not None
+def _mixer_then_saturation(mixer: HSL = MIXER) -> PixelStage:
+    first, sat = hsl.stage(mixer), color_grading.saturation_stage(VIBRANCE)
+    assert first is not None
     assert sat is not None
-    return hsl.with_saturation(mixer, sat)
+    return hsl.with_saturation(first, sat)
 
 
 def _stages() -> dict[str, PixelStage | None]:
@@ -60,6 +62,8 @@ def _stages() -> dict[str, PixelStage | None]:
         ),
         "hsl": hsl.stage(MIXER),
         "hsl_then_saturation": _mixer_then_saturation(),
+        "hsl_without_hue_shifts": hsl.stage(UNTURNED),
+        "hsl_without_hue_shifts_then_saturation": _mixer_then_saturation(UNTURNED),
         "color_grading": color_grading.grading_stage(
             ColorGrading(
                 shadows=ColorWheel(hue=210, saturation=60, luminance=-20),
