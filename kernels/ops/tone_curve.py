@@ -79,29 +79,30 @@ def linear_tables(curve: ToneCurve) -> np.ndarray:
 
 
 def params(curve: ToneCurve) -> np.ndarray:
-    """What the kernel reads: segments per table m, lo, the R, G, B gains below lo (the first
-    entry / lo) and above 1 (the last entry, at v = 1), the first segment of each channel's
-    table, then the distinct tables as m (value, slope) pairs each (`stage.lerp_pairs`):
-    channels with the same curve share a table."""
+    """What the kernel reads: segments m from lo to 1, lo, 1 / lo, 1, the first segment of each
+    channel's table, then the distinct tables as m + 1 (value, slope) pairs each
+    (`stage.lerp_pairs`, the last at v = 1 with slope 0): channels with the same curve share a
+    table."""
     tables = linear_tables(curve).astype(np.float32)
-    low = (tables[:, 0].astype(np.float64) / FIRST_LINEAR).astype(np.float32)
     m = OCTAVES * SEGMENTS_PER_OCTAVE
     distinct, which = np.unique(tables, axis=0, return_inverse=True)
-    head = [m, FIRST_LINEAR, *low, *tables[:, -1], *(np.ravel(which) * m)]
-    return np.concatenate([head, lerp_pairs(distinct).ravel()]).astype(np.float32)
+    pairs = np.concatenate([lerp_pairs(distinct), np.zeros((len(distinct), 1, 2))], axis=1)
+    pairs[:, -1, 0] = distinct[:, -1]
+    head = [m, FIRST_LINEAR, 1 / FIRST_LINEAR, 1.0, *(np.ravel(which) * (m + 1))]
+    return np.concatenate([head, pairs.ravel()]).astype(np.float32)
 
 
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     lo = float(p[1])
-    pairs = p[11:].reshape(-1, 2)
+    pairs = p[7:].reshape(-1, 2)
     out = np.empty_like(rgb)
     for c in range(3):
         v32 = rgb[..., c]
         v = v32.astype(np.float64)
-        i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(0.99999994)), lo)
-        inside = lerp_pair(pairs, int(p[8 + c]) + i, f)
-        edge = v * np.where(v >= 1.0, float(p[5 + c]), float(p[2 + c]))
-        y = np.where((v >= lo) & (v < 1.0), inside, edge)
+        i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(1.0)), lo)
+        inside = lerp_pair(pairs, int(p[4 + c]) + i, f)
+        # Beyond the table its end gains continue: v / clamp(v, lo, 1) scales the end values.
+        y = inside * (v / np.clip(v, lo, 1.0))
         out[..., c] = np.where(v > 0, y, v)
     return out
 
