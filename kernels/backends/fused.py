@@ -57,6 +57,10 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
                 for (long i = 0; i < n; ++i) {{
                     R[i] = s[3 * i]; G[i] = s[3 * i + 1]; B[i] = s[3 * i + 2];
                 }}
+                // The next chunk (or the next row's first: each thread's rows are consecutive)
+                // is fetched while this one computes: the hardware prefetchers alone left ~7%
+                // of a single thread's time waiting on it. A prefetch past the end is harmless.
+                for (long k = 0; k < 12 * K_CHUNK; k += 64) __builtin_prefetch((const char*)(s + 3 * K_CHUNK) + k);
 {calls}
                 if (stream) {{
 #pragma omp simd

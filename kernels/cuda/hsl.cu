@@ -39,7 +39,11 @@ __device__ void hsl_analyse(float r, float g, float b, float& h6, float& sat, in
     h6 = h;
     float s = k_clamp01(c * k_rcp(active ? mx : 1.0f));
     sat = active ? s : -1.0f;
-    row = (int)k_min(h * 2.0f, (float)(HSL_ROWS - 1));  // h6 = 6 only by rounding: the last row
+    // h6 = 6 only by rounding: the last row. Integer bounds (NaN converts out of range on the
+    // host): a float min against a literal compiles to a compare and a blend.
+    int j = (int)(h * 2.0f);
+    j = j < HSL_ROWS - 1 ? j : HSL_ROWS - 1;
+    row = j > 0 ? j : 0;
 }
 
 // The hue shift, saturation and luminance deltas at h6 from its row: only the two bands around
