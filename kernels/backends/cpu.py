@@ -6,19 +6,23 @@ memory); neighbourhood kernels live in one library built from cpu_loops.cpp."""
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import denoise, sampling
+from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
 
+if TYPE_CHECKING:
+    from kernels.params import Mask
+
 LOOPS_SOURCE = Path(__file__).with_name("cpu_loops.cpp")
+MASK_SOURCE = Path(__file__).with_name("mask_loops.cpp")
 
 _ptr = ctypes.c_void_p
 _long = ctypes.c_long
@@ -66,6 +70,10 @@ class CpuBackend(Backend):
         self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
         self._loops.decode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int]
         self._loops.encode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int, _int]
+        self._masks = cpu_build.load(MASK_SOURCE.read_text(), "masks")
+        self._masks.mask_rasterise.argtypes = [_ptr, _ptr, _long, _long, _long, _ptr, _ptr]
+        self._masks.mask_chunk_width.restype = _long
+        self._mask_tile_w = int(self._masks.mask_chunk_width())
 
     def fused_kernel(self, kernels: Sequence[str]) -> Any:
         # Memoised per stage list: hashing the sources costs ~1 ms, a band pass far less.
@@ -235,6 +243,25 @@ class CpuBackend(Backend):
         p = np.ascontiguousarray(params, dtype=np.float32)
         h, w = out.shape[:2]
         self._loops.sharpen(_p(out), _p(yb), h, w, row_offset, yb.shape[0], _p(p))
+        return out
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        band = as_image(rgb)
+        h, w = band.shape[:2]
+        program, planes = mask_program.pack(
+            mask, full_w, full_h, y0, h, bitmaps, tile_w=self._mask_tile_w
+        )
+        out = np.empty((h, w), dtype=np.float32)
+        pointers = (ctypes.c_void_p * max(1, len(planes)))(*(_p(b) for b in planes))
+        self._masks.mask_rasterise(_p(band), _p(out), h, w, y0, _p(program), pointers)
         return out
 
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:

@@ -12,20 +12,23 @@ Not exercised on the development machine (no GPU there); backend selection is un
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import denoise, sampling
+from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
 
+if TYPE_CHECKING:
+    from kernels.params import Mask
+
 NEIGHBOURHOOD = [
-    "convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply", "transfer",
+    "convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply", "transfer", "mask",
 ]  # fmt: skip
 BLOCK = (32, 8, 1)
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
@@ -294,6 +297,27 @@ class CudaBackend(Backend):
             rgb[...] = out
             return rgb
         return out
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        band = as_image(rgb)
+        h, w = band.shape[:2]
+        program, planes = mask_program.pack(mask, full_w, full_h, y0, h, bitmaps)
+        on_device = [self._up(p) for p in planes]  # kept alive until the kernel has run
+        pointers = np.array([int(p.gpudata) for p in on_device] or [0], dtype=np.uint64)
+        out = self._empty((h, w))
+        self._mod.get_function("mask_kernel")(
+            self._up(band), out, np.int32(w), np.int32(h), np.int32(y0), self._up(program),
+            self._up(pointers), block=BLOCK, grid=_grid(w, h),
+        )  # fmt: skip
+        return np.asarray(out.get())
 
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
         src = self._up(np.ascontiguousarray(img8, dtype=np.uint8))

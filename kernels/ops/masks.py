@@ -200,8 +200,9 @@ def weights(
     full_h: int,
     bitmaps: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Final mask weights for a band (feathered on the backend, times the mask's opacity)."""
-    m = rasterise(mask, rgb, y0, full_w, full_h, bitmaps)
+    """Final mask weights for a band (rasterised and feathered on the backend, times the mask's
+    opacity)."""
+    m = backend.mask_coverage(mask, rgb, y0, full_w, full_h, bitmaps)
     sigma = feather_sigma(mask, full_w, full_h)
     if sigma > 0:
         k = gaussian_kernel(sigma)
