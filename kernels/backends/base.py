@@ -31,6 +31,21 @@ class Backend(ABC):
         """Like pixel_stages, writing into `out` (which may be `src`)."""
         out[...] = self.pixel_stages(src, stages, x0, y0)
 
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        """out = src + (stages(src) - src) * weight (HxW): a mask's local adjustments and their
+        blend; `out` may be `src`. NumPy blend unless overridden (the CPU and CUDA backends
+        blend inside the fused pass)."""
+        adjusted = self.pixel_stages(src, stages, x0, y0)
+        out[...] = src + (adjusted - src) * np.asarray(weight, dtype=np.float32)[..., None]
+
     @abstractmethod
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
         """Separable convolution of HxWxC float32 with odd kernels, mirrored (reflect-101)

@@ -81,7 +81,10 @@ class CpuBackend(Backend):
         fn = self._fused.get(key)
         if fn is None:
             fn = cpu_build.load(fused_source(kernels, "cpu", self._chunks), "fused").fused
-            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long]
+            fn.argtypes = [
+                _ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long, _ptr,
+                _long,
+            ]  # fmt: skip
             self._fused[key] = fn
         return fn
 
@@ -100,15 +103,40 @@ class CpuBackend(Backend):
     def pixel_stages_into(
         self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
     ) -> None:
+        self._into(src, out, stages, x0, y0, None)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        self._into(src, out, stages, x0, y0, weight)
+
+    def _into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray | None,
+    ) -> None:
         if out.strides[1:] != (12, 4) or out.dtype != np.float32:
-            super().pixel_stages_into(src, out, stages, x0, y0)
+            if weight is None:
+                super().pixel_stages_into(src, out, stages, x0, y0)
+            else:
+                super().masked_pixel_stages_into(src, out, stages, x0, y0, weight)
             return
         if not stages:  # a recipe may leave a whole stage group empty: identity
             if out is not src:
                 np.copyto(out, src)
             return
         source, stride = _rows_view(src)
-        self.run_fused(source, stride, out, stages, x0, y0)
+        self.run_fused(source, stride, out, stages, x0, y0, weight)
 
     def run_fused(
         self,
@@ -118,13 +146,19 @@ class CpuBackend(Backend):
         stages: Sequence[PixelStage],
         x0: int,
         y0: int,
+        weight: np.ndarray | None = None,
     ) -> None:
-        """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself)."""
+        """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself);
+        weight: HxW blend weights of the stages' result over src (a mask's)."""
         fn = self.fused_kernel([s.kernel for s in stages])
         params = np.concatenate([s.params for s in stages]).astype(np.float32)
         offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
         h, w = src.shape[:2]
         stream = h * w * 12 >= STREAM_MIN_BYTES
+        wt = None
+        if weight is not None:
+            wt = weight if weight.dtype == np.float32 and weight.strides[1] == 4 else None
+            wt = np.ascontiguousarray(weight, dtype=np.float32) if wt is None else wt
         fn(
             _p(src),
             _p(out),
@@ -137,6 +171,8 @@ class CpuBackend(Backend):
             _p(params),
             _p(offsets),
             stream,
+            None if wt is None else _p(wt),
+            0 if wt is None else wt.strides[0] // 4,
         )
 
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:

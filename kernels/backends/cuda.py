@@ -102,6 +102,27 @@ class CudaBackend(Backend):
     def pixel_stages(
         self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
     ) -> np.ndarray:
+        return self._fused_pass(rgb, stages, x0, y0, None)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        out[...] = self._fused_pass(src, stages, x0, y0, weight)
+
+    def _fused_pass(
+        self,
+        rgb: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray | None,
+    ) -> np.ndarray:
         src = self._up(np.asarray(rgb, dtype=np.float32))
         if not stages:
             return np.asarray(src.get())
@@ -109,6 +130,7 @@ class CudaBackend(Backend):
         dst = self._empty((h, w, 3))
         params = self._up(np.concatenate([s.params for s in stages]).astype(np.float32))
         offsets = self._up(np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64))
+        wt = None if weight is None else self._up(np.asarray(weight, dtype=np.float32))
         fn = self._fused(tuple(s.kernel for s in stages))
         stride = np.int64(w * 3)
         fn(
@@ -122,6 +144,8 @@ class CudaBackend(Backend):
             np.int32(y0),
             params,
             offsets,
+            np.intp(0) if wt is None else wt,
+            np.int64(w),
             block=BLOCK,
             grid=_grid(w, h),
         )

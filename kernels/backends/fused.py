@@ -34,10 +34,12 @@ static inline void k_stream_out(float* __restrict d, const float* __restrict o, 
 // of the stages run alone); per-stage loops over an L1 chunk cost a few loads and stores.
 // src and dst may be the same buffer (in-place passes): each chunk is read before it is written.
 // stream: write dst with non-temporal stores (k_stream_out). K_CHUNK: shim_cpu.h.
+// weight (or null): a mask's weights, weight_stride floats a row; each pixel becomes
+// src + (stages(src) - src) * weight, the local adjustments' blend in the same pass.
 extern "C" void fused(const float* src, float* dst, long h, long w,
                       long src_stride, long dst_stride, long x0, long y0,
                       const float* __restrict params, const long* __restrict offsets,
-                      long stream) {{
+                      long stream, const float* __restrict weight, long weight_stride) {{
 #pragma omp parallel
     {{
         alignas(64) float R[K_CHUNK];
@@ -62,6 +64,16 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
                 // of a single thread's time waiting on it. A prefetch past the end is harmless.
                 for (long k = 0; k < 12 * K_CHUNK; k += 64) __builtin_prefetch((const char*)(s + 3 * K_CHUNK) + k);
 {calls}
+                if (weight) {{
+                    const float* wt = weight + y * weight_stride + c0;
+#pragma omp simd
+                    for (long i = 0; i < n; ++i) {{
+                        float r0 = s[3 * i], g0 = s[3 * i + 1], b0 = s[3 * i + 2];
+                        R[i] = r0 + (R[i] - r0) * wt[i];
+                        G[i] = g0 + (G[i] - g0) * wt[i];
+                        B[i] = b0 + (B[i] - b0) * wt[i];
+                    }}
+                }}
                 if (stream) {{
 #pragma omp simd
                     for (long i = 0; i < n; ++i) {{
@@ -99,9 +111,11 @@ CPU_CHUNK_STAGE = """\
 CUDA_TEMPLATE = """\
 {includes}
 
+// weight (or null): a mask's weights, weight_stride floats a row (see the host loop).
 extern "C" __global__ void fused(const float* __restrict__ src, float* __restrict__ dst, int h,
                                  int w, long src_stride, long dst_stride, int x0, int y0,
-                                 const float* __restrict__ params, const long* __restrict__ offsets) {{
+                                 const float* __restrict__ params, const long* __restrict__ offsets,
+                                 const float* __restrict__ weight, long weight_stride) {{
     int x = blockIdx.x * blockDim.x + threadIdx.x;
     int y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
@@ -111,6 +125,12 @@ extern "C" __global__ void fused(const float* __restrict__ src, float* __restric
 {param_ptrs}
     float r = s[3 * x], g = s[3 * x + 1], b = s[3 * x + 2];
 {calls}
+    if (weight) {{
+        float wt = weight[(long)y * weight_stride + x];
+        r = s[3 * x] + (r - s[3 * x]) * wt;
+        g = s[3 * x + 1] + (g - s[3 * x + 1]) * wt;
+        b = s[3 * x + 2] + (b - s[3 * x + 2]) * wt;
+    }}
     d[3 * x] = r; d[3 * x + 1] = g; d[3 * x + 2] = b;
 }}
 """

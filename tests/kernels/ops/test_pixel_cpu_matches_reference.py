@@ -165,3 +165,21 @@ def test_the_merged_kernel_treats_greys_and_near_blacks_as_the_two_stages_do(
     mixer_only = hsl.stage(MIXER)
     assert mixer_only is not None
     np.testing.assert_array_equal(cpu.pixel_stages(px, [mixer_only]), px)
+
+
+def test_a_masked_pass_blends_the_stages_by_the_weights_in_the_fused_pass(
+    cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stages = [s for s in _stages().values() if s is not None]
+    weight = np.random.default_rng(0).random(photo.shape[:2]).astype(np.float32)
+    weight[:, :10] = 0.0
+    expected = np.empty_like(photo)
+    ref.masked_pixel_stages_into(photo, expected, stages, 0, 0, weight)
+    monkeypatch.setattr(cpu_module, "STREAM_MIN_BYTES", 0)  # the streaming stores as well
+    into = np.empty_like(photo)
+    cpu.masked_pixel_stages_into(photo, into, stages, 0, 0, weight)
+    in_place = photo.copy()
+    cpu.masked_pixel_stages_into(in_place, in_place, stages, 0, 0, weight)
+    for got in (into, in_place):
+        np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+        np.testing.assert_array_equal(got[:, :10], photo[:, :10])  # weight 0: untouched
