@@ -26,20 +26,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kernels.backends.base import Backend  # noqa: E402
 from kernels.backends.cpu import CpuBackend  # noqa: E402
 from kernels.backends.numpy_ref import NumpyBackend  # noqa: E402
-from kernels.ops import blur, geometry, transfer, white_balance  # noqa: E402
+from kernels.ops import blur, geometry, local, masks, transfer, white_balance  # noqa: E402
 from kernels.ops.denoise import Denoise  # noqa: E402
 from kernels.ops.sharpen import Sharpen  # noqa: E402
 from kernels.params import (  # noqa: E402
     HSL,
+    Brush,
+    BrushStroke,
+    ColorRange,
     Detail,
     DevelopSettings,
     Geometry,
     HSLBand,
     Light,
+    LinearGradient,
+    LocalAdjustments,
+    LuminosityRange,
+    Mask,
     NoiseReduction,
     Presence,
+    RadialGradient,
     Sharpening,
     ToneCurve,
     WhiteBalance,
@@ -70,6 +79,88 @@ PREVIEW = DevelopSettings(
     presence=Presence(saturation=10, clarity=30),
     detail=Detail(sharpening=SHARP, noise_reduction=NoiseReduction(luminance=30, color=30)),
 )
+
+
+_t = np.linspace(0.0, 1.0, 300)
+# Three masks as an editor makes them: a graduated sky limited to the highlights, a feathered
+# radial on the subject, and a 300-dab brush stroke limited to a colour range.
+THREE_MASKS = DevelopSettings(
+    masks=[
+        Mask(
+            id="sky",
+            shapes=[
+                LinearGradient(x0=0.5, y0=0.0, x1=0.5, y1=0.45),
+                LuminosityRange(low=0.4, high=1.0, smoothness=0.2, mode="intersect"),
+            ],
+            adjustments=LocalAdjustments(exposure=-0.6, temperature=-20, highlights=-30),
+        ),
+        Mask(
+            id="subject",
+            shapes=[RadialGradient(cx=0.5, cy=0.55, rx=0.25, ry=0.3, angle=15, feather=60)],
+            adjustments=LocalAdjustments(exposure=0.3, contrast=20, saturation=10),
+            feather=10,
+        ),
+        Mask(
+            id="brush",
+            shapes=[
+                Brush(
+                    strokes=[
+                        BrushStroke(
+                            points=[
+                                (float(0.2 + 0.6 * a), float(0.7 + 0.1 * np.sin(9 * a))) for a in _t
+                            ],
+                            size=0.04,
+                            feather=50,
+                        )
+                    ]
+                ),
+                ColorRange(hue=30, hue_range=40, min_saturation=0.1, mode="intersect"),
+            ],
+            adjustments=LocalAdjustments(saturation=-40, shadows=20),
+        ),
+    ]
+)
+
+
+class NumpyMasks(CpuBackend):
+    """The CPU backend with the previous mask path: shapes rasterised by the NumPy reference
+    and the adjustments blended in NumPy after their own pass."""
+
+    mask_coverage = Backend.mask_coverage
+    masked_pixel_stages_into = Backend.masked_pixel_stages_into
+
+
+def mask_rows(cpu: CpuBackend, img: np.ndarray) -> None:
+    h, w = img.shape[:2]
+
+    def coverage(backend: Backend, band: np.ndarray) -> None:
+        for m in THREE_MASKS.masks:
+            backend.mask_coverage(m, band, 0, w, h)
+
+    row(
+        "3 masks: shapes (coverage)",
+        best_of(lambda: coverage(cpu, img)),
+        {"NumPy ref": strip_time(lambda s: coverage(NumpyBackend(), s), img, 16)},
+    )
+    weights = [masks.weights(cpu, m, img, 0, w, h) for m in THREE_MASKS.masks]
+    stages = [local.pixel_stages(m.adjustments) for m in THREE_MASKS.masks]
+    out = np.empty_like(img)
+    old = NumpyMasks()
+
+    def adjust(backend: Backend, band: np.ndarray) -> None:
+        for st, wt in zip(stages, weights, strict=True):
+            backend.masked_pixel_stages_into(band, out, st, 0, 0, wt)
+
+    row(
+        "3 masks: adjust + blend",
+        best_of(lambda: adjust(cpu, img)),
+        {"NumPy blend": best_of(lambda: adjust(old, img), 1)},
+    )
+    row(
+        "3 masks: render()",
+        best_of(lambda: render(img, THREE_MASKS, backend=cpu), 1),
+        {"NumPy masks": strip_time(lambda s: render(s, THREE_MASKS, backend=old), img, 8)},
+    )
 
 
 def fused_stages() -> list[Any]:
@@ -253,6 +344,7 @@ def per_op(img8: np.ndarray) -> None:
             "pyvips": vips(lambda v: v.resize(tw / w, kernel="lanczos3")),
         },
     )
+    mask_rows(cpu, img)
     full = best_of(lambda: render(img, JOB, backend=cpu), 1)
     row(
         "whole develop (render)",
