@@ -102,7 +102,8 @@ def tone_stages(s: DevelopSettings) -> list[PixelStage]:
         color_grading.grading_stage(s.color_grading),
         color_grading.saturation_stage(s.presence),
     ]
-    return [x for x in stages if x is not None]
+    # Without colour grading between them, the mixer and vibrance / saturation are one kernel.
+    return hsl.merge_saturation([x for x in stages if x is not None])
 
 
 def finish_stages(
@@ -122,9 +123,14 @@ class Banding:
     rows: int = BAND_ROWS
 
     def pixel(
-        self, work: np.ndarray, stages: Sequence[PixelStage], src: np.ndarray | None = None
+        self,
+        work: np.ndarray,
+        stages: Sequence[PixelStage],
+        src: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
     ) -> None:
-        """Fused per-pixel pass over `src` (default: `work`) into `work`, band by band."""
+        """Fused per-pixel pass over `src` (default: `work`) into `work`, band by band;
+        weight (HxW): the result blended over the source by it (a mask's local adjustments)."""
         if not stages:
             if src is not None:
                 np.copyto(work, src)
@@ -132,7 +138,12 @@ class Banding:
         source = work if src is None else src
         for y0 in range(0, work.shape[0], self.rows):
             y1 = min(work.shape[0], y0 + self.rows)
-            self.backend.pixel_stages_into(source[y0:y1], work[y0:y1], stages, 0, y0)
+            if weight is None:
+                self.backend.pixel_stages_into(source[y0:y1], work[y0:y1], stages, 0, y0)
+            else:
+                self.backend.masked_pixel_stages_into(
+                    source[y0:y1], work[y0:y1], stages, 0, y0, weight[y0:y1]
+                )
 
     def gather(
         self, work: np.ndarray, fn: Callable[[np.ndarray, int], np.ndarray], halo: int
@@ -262,9 +273,8 @@ class Pipeline:
         self._report(0.3, "local")
         for mask in active_masks:
             self._weights[mask.id] = self._mask_weights(bands, work, mask)
-            stages = local.pixel_stages(mask.adjustments)
-            if stages:
-                bands.gather(work, self._blend_stages(stages, self._weights[mask.id]), 0)
+            # The adjustments and their blend by the weights in one fused pass.
+            bands.pixel(work, local.pixel_stages(mask.adjustments), weight=self._weights[mask.id])
 
         self._report(0.4, "tone")
         bands.pixel(work, tone_stages(s))
@@ -313,16 +323,6 @@ class Pipeline:
             band = masks.weights(self.backend, mask, work[top:bottom], top, w, h, self.bitmaps)
             out[y0:y1] = band[y0 - top : y1 - top]
         return out
-
-    def _blend_stages(
-        self, stages: list[PixelStage], weight: np.ndarray
-    ) -> Callable[[np.ndarray, int], np.ndarray]:
-        def blend(band: np.ndarray, y0: int) -> np.ndarray:
-            adjusted = self.backend.pixel_stages(band, stages, 0, y0)
-            wgt = weight[y0 : y0 + band.shape[0], :, None]
-            return band + (adjusted - band) * wgt
-
-        return blend
 
 
 # --- streaming 8-bit jobs ---------------------------------------------------------------------

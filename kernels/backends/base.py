@@ -5,11 +5,15 @@ sources fast."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kernels.ops.stage import PixelStage
+
+if TYPE_CHECKING:
+    from kernels.params import Mask
 
 
 class Backend(ABC):
@@ -26,6 +30,21 @@ class Backend(ABC):
     ) -> None:
         """Like pixel_stages, writing into `out` (which may be `src`)."""
         out[...] = self.pixel_stages(src, stages, x0, y0)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        """out = src + (stages(src) - src) * weight (HxW): a mask's local adjustments and their
+        blend; `out` may be `src`. NumPy blend unless overridden (the CPU and CUDA backends
+        blend inside the fused pass)."""
+        adjusted = self.pixel_stages(src, stages, x0, y0)
+        out[...] = src + (adjusted - src) * np.asarray(weight, dtype=np.float32)[..., None]
 
     @abstractmethod
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
@@ -94,6 +113,22 @@ class Backend(ABC):
     ) -> np.ndarray:
         """Unsharp-mask apply (`kernels.ops.sharpen`); rgb row y is blurred_luma row
         y + row_offset (the luma band carries the halo)."""
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The mask's shapes combined over a band (HxW float32; before the mask's feather and
+        opacity): rgb is the band of the working image, y0 its first row in the full_w x
+        full_h image. NumPy (`kernels.ops.masks.rasterise`, the reference) unless overridden."""
+        from kernels.ops import masks
+
+        return masks.rasterise(mask, rgb, y0, full_w, full_h, bitmaps)
 
     # The 8-bit ends of a job (tables from `kernels.ops.transfer`); NumPy unless overridden.
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:

@@ -6,19 +6,23 @@ memory); neighbourhood kernels live in one library built from cpu_loops.cpp."""
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import denoise, sampling
+from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
 
+if TYPE_CHECKING:
+    from kernels.params import Mask
+
 LOOPS_SOURCE = Path(__file__).with_name("cpu_loops.cpp")
+MASK_SOURCE = Path(__file__).with_name("mask_loops.cpp")
 
 _ptr = ctypes.c_void_p
 _long = ctypes.c_long
@@ -47,7 +51,10 @@ def _rows_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
 class CpuBackend(Backend):
     name = "cpu"
 
-    def __init__(self) -> None:
+    def __init__(self, chunks: bool = True) -> None:
+        """chunks=False: fused passes run every stage as its per-pixel device function, the
+        composition the CUDA kernel runs, instead of a stage's host chunk loops (fused.py)."""
+        self._chunks = chunks
         self._fused: dict[tuple[str, ...], Any] = {}
         self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
@@ -63,14 +70,21 @@ class CpuBackend(Backend):
         self._loops.luma_plane.argtypes = [_ptr, _ptr, _long]
         self._loops.decode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int]
         self._loops.encode_u8.argtypes = [_ptr, _ptr, _long, _ptr, _int, _int]
+        self._masks = cpu_build.load(MASK_SOURCE.read_text(), "masks")
+        self._masks.mask_rasterise.argtypes = [_ptr, _ptr, _long, _long, _long, _ptr, _ptr]
+        self._masks.mask_chunk_width.restype = _long
+        self._mask_tile_w = int(self._masks.mask_chunk_width())
 
     def fused_kernel(self, kernels: Sequence[str]) -> Any:
         # Memoised per stage list: hashing the sources costs ~1 ms, a band pass far less.
         key = tuple(kernels)
         fn = self._fused.get(key)
         if fn is None:
-            fn = cpu_build.load(fused_source(kernels, "cpu"), "fused").fused
-            fn.argtypes = [_ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long]
+            fn = cpu_build.load(fused_source(kernels, "cpu", self._chunks), "fused").fused
+            fn.argtypes = [
+                _ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr, _long, _ptr,
+                _long,
+            ]  # fmt: skip
             self._fused[key] = fn
         return fn
 
@@ -89,15 +103,40 @@ class CpuBackend(Backend):
     def pixel_stages_into(
         self, src: np.ndarray, out: np.ndarray, stages: Sequence[PixelStage], x0: int, y0: int
     ) -> None:
+        self._into(src, out, stages, x0, y0, None)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        self._into(src, out, stages, x0, y0, weight)
+
+    def _into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray | None,
+    ) -> None:
         if out.strides[1:] != (12, 4) or out.dtype != np.float32:
-            super().pixel_stages_into(src, out, stages, x0, y0)
+            if weight is None:
+                super().pixel_stages_into(src, out, stages, x0, y0)
+            else:
+                super().masked_pixel_stages_into(src, out, stages, x0, y0, weight)
             return
         if not stages:  # a recipe may leave a whole stage group empty: identity
             if out is not src:
                 np.copyto(out, src)
             return
         source, stride = _rows_view(src)
-        self.run_fused(source, stride, out, stages, x0, y0)
+        self.run_fused(source, stride, out, stages, x0, y0, weight)
 
     def run_fused(
         self,
@@ -107,13 +146,19 @@ class CpuBackend(Backend):
         stages: Sequence[PixelStage],
         x0: int,
         y0: int,
+        weight: np.ndarray | None = None,
     ) -> None:
-        """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself)."""
+        """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself);
+        weight: HxW blend weights of the stages' result over src (a mask's)."""
         fn = self.fused_kernel([s.kernel for s in stages])
         params = np.concatenate([s.params for s in stages]).astype(np.float32)
         offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
         h, w = src.shape[:2]
         stream = h * w * 12 >= STREAM_MIN_BYTES
+        wt = None
+        if weight is not None:
+            wt = weight if weight.dtype == np.float32 and weight.strides[1] == 4 else None
+            wt = np.ascontiguousarray(weight, dtype=np.float32) if wt is None else wt
         fn(
             _p(src),
             _p(out),
@@ -126,6 +171,8 @@ class CpuBackend(Backend):
             _p(params),
             _p(offsets),
             stream,
+            None if wt is None else _p(wt),
+            0 if wt is None else wt.strides[0] // 4,
         )
 
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
@@ -232,6 +279,25 @@ class CpuBackend(Backend):
         p = np.ascontiguousarray(params, dtype=np.float32)
         h, w = out.shape[:2]
         self._loops.sharpen(_p(out), _p(yb), h, w, row_offset, yb.shape[0], _p(p))
+        return out
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        band = as_image(rgb)
+        h, w = band.shape[:2]
+        program, planes = mask_program.pack(
+            mask, full_w, full_h, y0, h, bitmaps, tile_w=self._mask_tile_w
+        )
+        out = np.empty((h, w), dtype=np.float32)
+        pointers = (ctypes.c_void_p * max(1, len(planes)))(*(_p(b) for b in planes))
+        self._masks.mask_rasterise(_p(band), _p(out), h, w, y0, _p(program), pointers)
         return out
 
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:

@@ -1,5 +1,9 @@
 // Host loops over the neighbourhood kernels of kernels/cuda: OpenMP threads over rows, SIMD
 // over the pixels of a row. Each loop body calls the same __device__ gather the GPU runs.
+#include <omp.h>
+
+#include <vector>
+
 #include "common.cuh"
 #include "convolve.cu"
 #include "min_filter.cu"
@@ -146,31 +150,205 @@ void bilateral(const float* __restrict src, float* __restrict dst, long h, long 
     else bilateral_rows<false, false>(src, luma_scratch, dst, h, w, P, r);
 }
 
+}  // extern "C"
+
+// Warp, host loop, for RGB: each row in chunks of K_WARP_CHUNK output pixels. A SIMD loop
+// computes every pixel's source taps (warp_undistort, warp_source, warp_cr: the device
+// functions) into L1 arrays, then a scalar loop sums each pixel's 4 x 4 taps with the three
+// channels of a tap as one small vector. Per-pixel SIMD code needs 48 gathers a pixel, which
+// are microcoded on AMD Zen (~1 cycle an element) and no faster elsewhere than scalar loads.
+// Without CA the channels share a position; with CA each channel samples its own.
+#define K_WARP_CHUNK 256
+typedef float k_v4f __attribute__((vector_size(16)));
+
+static inline k_v4f warp_tap3(const float* p) {  // resize_h's last row
+    k_v4f v = {p[0], p[1], p[2], 0.0f};
+    return v;
+}
+
+// Taps of chunk pixels [0, n) of output row Y starting at X0, channel ch's position: row and
+// column offsets (floats into src, clamped to the edge) and the Catmull-Rom weights, each as
+// 4 arrays of K_WARP_CHUNK (tap k of pixel i at [k * K_WARP_CHUNK + i]).
+// The warp's parameters are copied to a local array first: read through the caller's pointer
+// inside the loop, GCC does not treat them as invariant and gives up vectorising.
+static void warp_taps(long n, float X0, float Y, int h, int w, const float* __restrict params,
+                      int ch, int* __restrict rows, int* __restrict cols, float* __restrict wxs,
+                      float* __restrict wys) {
+    float P[14];
+    for (int q = 0; q < 14; ++q) P[q] = params[q];
+    const float ca = P[8 + ch];
+#pragma omp simd
+    for (long i = 0; i < n; ++i) {
+        float u, v, f, sx, sy;
+        warp_undistort(X0 + (float)i, Y, P, u, v, f);
+        warp_source(u, v, f, P, ca, sx, sy);
+        sx = k_clamp(sx, 0.0f, (float)(w - 1));
+        sy = k_clamp(sy, 0.0f, (float)(h - 1));
+        int ix = k_floor_int(sx), iy = k_floor_int(sy);
+        warp_cr4(sx - (float)ix, wxs[i], wxs[K_WARP_CHUNK + i], wxs[2 * K_WARP_CHUNK + i],
+                 wxs[3 * K_WARP_CHUNK + i]);
+        warp_cr4(sy - (float)iy, wys[i], wys[K_WARP_CHUNK + i], wys[2 * K_WARP_CHUNK + i],
+                 wys[3 * K_WARP_CHUNK + i]);
+        K_UNROLL
+        for (int k = 0; k < 4; ++k) {
+            int xx = ix + k - 1, yy = iy + k - 1;
+            xx = xx < 0 ? 0 : (xx >= w ? w - 1 : xx);
+            yy = yy < 0 ? 0 : (yy >= h ? h - 1 : yy);
+            cols[k * K_WARP_CHUNK + i] = 3 * xx;
+            rows[k * K_WARP_CHUNK + i] = 3 * w * yy;
+        }
+    }
+}
+
+extern "C" {
+
 void warp(const float* __restrict src, float* __restrict dst, long h, long w, int c, long out_h,
           long out_w, long y0, const float* __restrict P) {
-#pragma omp parallel for schedule(dynamic, 8)
-    for (long y = 0; y < out_h; ++y) {
-        if (c == 3) {  // a constant channel count lets the compiler unroll and vectorise (gathers)
-#pragma omp simd
-            for (long x = 0; x < out_w; ++x)
-                warp_px(src, (int)h, (int)w, 3, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * 3);
-        } else {
-            for (long x = 0; x < out_w; ++x)
-                warp_px(src, (int)h, (int)w, c, (float)x, (float)(y + y0), P, dst + (y * out_w + x) * c);
+    const bool shared = c == 3 && P[8] == P[9] && P[9] == P[10];  // no CA: one position
+    const int last_row = (int)(3 * w * (h - 1));
+#pragma omp parallel
+    {
+        alignas(64) int rows[4][K_WARP_CHUNK], cols[4][K_WARP_CHUNK];
+        alignas(64) float wxs[4][K_WARP_CHUNK], wys[4][K_WARP_CHUNK];
+        // A tap reads a pixel's three channels as four floats: the source's last row is read
+        // from a copy with one float to spare, so its last pixel does not read past the end.
+        std::vector<float> tail(shared ? 3 * w + 1 : 0, 0.0f);
+        if (shared) memcpy(tail.data(), src + last_row, 3 * w * sizeof(float));
+#pragma omp for schedule(dynamic, 8)
+        for (long y = 0; y < out_h; ++y) {
+            float* drow = dst + y * out_w * c;
+            if (c != 3) {
+                for (long x = 0; x < out_w; ++x)
+                    warp_px(src, (int)h, (int)w, c, (float)x, (float)(y + y0), P, drow + x * c);
+                continue;
+            }
+            for (long x0 = 0; x0 < out_w; x0 += K_WARP_CHUNK) {
+                const long n = out_w - x0 < K_WARP_CHUNK ? out_w - x0 : K_WARP_CHUNK;
+                float* d = drow + 3 * x0;
+                for (int ch = 0; ch < (shared ? 1 : 3); ++ch) {
+                    warp_taps(n, (float)x0, (float)(y + y0), (int)h, (int)w, P, shared ? 1 : ch,
+                              rows[0], cols[0], wxs[0], wys[0]);
+                    if (shared) {
+                        for (long i = 0; i < n; ++i) {
+                            k_v4f acc = {0.0f, 0.0f, 0.0f, 0.0f};
+                            for (int j = 0; j < 4; ++j) {
+                                const float* r = rows[j][i] == last_row ? tail.data() : src + rows[j][i];
+                                k_v4f racc = {0.0f, 0.0f, 0.0f, 0.0f};
+                                for (int k = 0; k < 4; ++k) {
+                                    k_v4f tap;
+                                    memcpy(&tap, r + cols[k][i], sizeof tap);
+                                    racc += wxs[k][i] * tap;
+                                }
+                                acc += wys[j][i] * racc;
+                            }
+                            d[3 * i] = acc[0]; d[3 * i + 1] = acc[1]; d[3 * i + 2] = acc[2];
+                        }
+                    } else {
+                        for (long i = 0; i < n; ++i) {
+                            float acc = 0.0f;
+                            for (int j = 0; j < 4; ++j) {
+                                const float* r = src + rows[j][i] + ch;
+                                float racc = 0.0f;
+                                for (int k = 0; k < 4; ++k) racc += wxs[k][i] * r[cols[k][i]];
+                                acc += wys[j][i] * racc;
+                            }
+                            d[3 * i + ch] = acc;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Rows: each output element sums its taps in registers, in resize_px's order, from row pointers
+// clamped at the last row (as resize_px clamps); host vectors of K_VLEN elements, two at a time.
+// Each thread takes consecutive output rows and walks them down one strip of K_RESIZE_STRIP
+// elements at a time: consecutive rows' windows overlap (~19 source rows, moving ~3 a row when
+// shrinking 3x), so a strip's window stays in L2 and each source element comes from memory once.
+// Whole rows at a time read each source row ~6 times from L3. Per-element code did not
+// vectorise: GCC splits resize_px's tap loop at the clamp, or gathers along the taps.
+#define K_RESIZE_TAPS 64
+#define K_RESIZE_STRIP 1024
+static void resize_v_rows(const float* __restrict src, float* __restrict dst, long h, long rowlen,
+                          long y_lo, long y_hi, const int* __restrict starts,
+                          const float* __restrict wts, int taps) {
+    for (long e0 = 0; e0 < rowlen; e0 += K_RESIZE_STRIP) {
+        const long e1 = rowlen - e0 < K_RESIZE_STRIP ? rowlen : e0 + K_RESIZE_STRIP;
+        for (long y = y_lo; y < y_hi; ++y) {
+            float* d = dst + y * rowlen;
+            const float* wy = wts + y * taps;
+            const float* rows[K_RESIZE_TAPS];
+            for (int t = 0; t < taps; ++t) {
+                long i = starts[y] + t;
+                rows[t] = src + (i >= h ? h - 1 : i) * rowlen;
+            }
+            long e = e0;
+            for (; e + 2 * K_VLEN <= e1; e += 2 * K_VLEN) {
+                k_vf a = {}, b = {};
+                for (int t = 0; t < taps; ++t) {
+                    a += wy[t] * k_load_vf(rows[t] + e);
+                    b += wy[t] * k_load_vf(rows[t] + e + K_VLEN);
+                }
+                k_store_vf(d + e, a);
+                k_store_vf(d + e + K_VLEN, b);
+            }
+            for (; e < e1; ++e) {
+                float acc = 0.0f;
+                for (int t = 0; t < taps; ++t) acc += wy[t] * rows[t][e];
+                d[e] = acc;
+            }
         }
     }
 }
 
 void resize_v(const float* __restrict src, float* __restrict dst, long h, long rowlen, long n_out,
               const int* __restrict starts, const float* __restrict wts, int taps) {
+    if (taps > K_RESIZE_TAPS) {  // a shrink by more than ~10x: the gather as it is
 #pragma omp parallel for schedule(static)
-    for (long y = 0; y < n_out; ++y) {
-        float* d = dst + y * rowlen;
-        const float* wy = wts + y * taps;
-#pragma omp simd
-        for (long e = 0; e < rowlen; ++e) d[e] = resize_px(src + e, (int)h, rowlen, starts[y], wy, taps);
+        for (long y = 0; y < n_out; ++y)
+            for (long e = 0; e < rowlen; ++e)
+                dst[y * rowlen + e] = resize_px(src + e, (int)h, rowlen, starts[y], wts + y * taps, taps);
+        return;
+    }
+#pragma omp parallel
+    {
+        const long k = omp_get_thread_num(), n = omp_get_num_threads();
+        resize_v_rows(src, dst, h, rowlen, n_out * k / n, n_out * (k + 1) / n, starts, wts, taps);
     }
 }
+
+}  // extern "C"
+
+// Columns, RGB: each output pixel sums its window (contiguous in the row) with the three
+// channels of a tap as one small vector, taps in resize_px's order. Across output pixels the
+// windows start at different places: vectorising that way gathers (microcoded on AMD Zen).
+// A tap reads four floats; the image's very last pixel has no fourth, so the last row reads
+// three.
+template <bool LAST_ROW>
+static inline k_v4f resize_tap(const float* p) {
+    if (LAST_ROW) return warp_tap3(p);
+    k_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <bool LAST_ROW>
+static void resize_h_rgb_row(const float* __restrict s, float* __restrict d, long w, long n_out,
+                             const int* __restrict starts, const float* __restrict wts, int taps) {
+    for (long x = 0; x < n_out; ++x) {
+        const float* wx = wts + x * taps;
+        k_v4f acc = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int t = 0; t < taps; ++t) {
+            long i = starts[x] + t;
+            i = i >= w ? w - 1 : i;
+            acc += wx[t] * resize_tap<LAST_ROW>(s + 3 * i);
+        }
+        d[3 * x] = acc[0]; d[3 * x + 1] = acc[1]; d[3 * x + 2] = acc[2];
+    }
+}
+
+extern "C" {
 
 void resize_h(const float* __restrict src, float* __restrict dst, long h, long w, int c, long n_out,
               const int* __restrict starts, const float* __restrict wts, int taps) {
@@ -178,24 +356,14 @@ void resize_h(const float* __restrict src, float* __restrict dst, long h, long w
     for (long y = 0; y < h; ++y) {
         const float* s = src + y * w * c;
         float* d = dst + y * n_out * c;
-        if (c != 3) {
+        if (c == 3 && y < h - 1) {
+            resize_h_rgb_row<false>(s, d, w, n_out, starts, wts, taps);
+        } else if (c == 3) {
+            resize_h_rgb_row<true>(s, d, w, n_out, starts, wts, taps);
+        } else {
             for (long x = 0; x < n_out; ++x)
                 for (int ch = 0; ch < c; ++ch)
                     d[x * c + ch] = resize_px(s + ch, (int)w, c, starts[x], wts + x * taps, taps);
-            continue;
-        }
-        // RGB: taps outer, output pixels inner (vector gathers), summed in resize_px's order.
-        for (long x = 0; x < n_out * 3; ++x) d[x] = 0.0f;
-        for (int t = 0; t < taps; ++t) {
-#pragma omp simd
-            for (long x = 0; x < n_out; ++x) {
-                int i = starts[x] + t;
-                i = i >= w ? (int)w - 1 : i;
-                const float wt = wts[x * taps + t];
-                d[x * 3] += wt * s[(long)i * 3];
-                d[x * 3 + 1] += wt * s[(long)i * 3 + 1];
-                d[x * 3 + 2] += wt * s[(long)i * 3 + 2];
-            }
         }
     }
 }

@@ -12,20 +12,23 @@ Not exercised on the development machine (no GPU there); backend selection is un
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, as_image
 from kernels.backends.fused import fused_source
-from kernels.ops import denoise, sampling
+from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
 
+if TYPE_CHECKING:
+    from kernels.params import Mask
+
 NEIGHBOURHOOD = [
-    "convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply", "transfer",
+    "convolve", "min_filter", "bilateral", "warp", "resize", "detail_apply", "transfer", "mask",
 ]  # fmt: skip
 BLOCK = (32, 8, 1)
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
@@ -99,6 +102,27 @@ class CudaBackend(Backend):
     def pixel_stages(
         self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
     ) -> np.ndarray:
+        return self._fused_pass(rgb, stages, x0, y0, None)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        out[...] = self._fused_pass(src, stages, x0, y0, weight)
+
+    def _fused_pass(
+        self,
+        rgb: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray | None,
+    ) -> np.ndarray:
         src = self._up(np.asarray(rgb, dtype=np.float32))
         if not stages:
             return np.asarray(src.get())
@@ -106,6 +130,7 @@ class CudaBackend(Backend):
         dst = self._empty((h, w, 3))
         params = self._up(np.concatenate([s.params for s in stages]).astype(np.float32))
         offsets = self._up(np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64))
+        wt = None if weight is None else self._up(np.asarray(weight, dtype=np.float32))
         fn = self._fused(tuple(s.kernel for s in stages))
         stride = np.int64(w * 3)
         fn(
@@ -119,6 +144,8 @@ class CudaBackend(Backend):
             np.int32(y0),
             params,
             offsets,
+            np.intp(0) if wt is None else wt,
+            np.int64(w),
             block=BLOCK,
             grid=_grid(w, h),
         )
@@ -294,6 +321,27 @@ class CudaBackend(Backend):
             rgb[...] = out
             return rgb
         return out
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        band = as_image(rgb)
+        h, w = band.shape[:2]
+        program, planes = mask_program.pack(mask, full_w, full_h, y0, h, bitmaps)
+        on_device = [self._up(p) for p in planes]  # kept alive until the kernel has run
+        pointers = np.array([int(p.gpudata) for p in on_device] or [0], dtype=np.uint64)
+        out = self._empty((h, w))
+        self._mod.get_function("mask_kernel")(
+            self._up(band), out, np.int32(w), np.int32(h), np.int32(y0), self._up(program),
+            self._up(pointers), block=BLOCK, grid=_grid(w, h),
+        )  # fmt: skip
+        return np.asarray(out.get())
 
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
         src = self._up(np.ascontiguousarray(img8, dtype=np.uint8))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kernels.backends.cpu_build import CUDA_DIR
+
 CPU_TEMPLATE = """\
 {includes}
 #if defined(__SSE2__)
@@ -31,12 +33,13 @@ static inline void k_stream_out(float* __restrict d, const float* __restrict o, 
 // registers and reloads its parameter pointers per vector (measured ~1.6x slower than the sum
 // of the stages run alone); per-stage loops over an L1 chunk cost a few loads and stores.
 // src and dst may be the same buffer (in-place passes): each chunk is read before it is written.
-// stream: write dst with non-temporal stores (k_stream_out).
-#define K_CHUNK 512
+// stream: write dst with non-temporal stores (k_stream_out). K_CHUNK: shim_cpu.h.
+// weight (or null): a mask's weights, weight_stride floats a row; each pixel becomes
+// src + (stages(src) - src) * weight, the local adjustments' blend in the same pass.
 extern "C" void fused(const float* src, float* dst, long h, long w,
                       long src_stride, long dst_stride, long x0, long y0,
                       const float* __restrict params, const long* __restrict offsets,
-                      long stream) {{
+                      long stream, const float* __restrict weight, long weight_stride) {{
 #pragma omp parallel
     {{
         alignas(64) float R[K_CHUNK];
@@ -56,7 +59,21 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
                 for (long i = 0; i < n; ++i) {{
                     R[i] = s[3 * i]; G[i] = s[3 * i + 1]; B[i] = s[3 * i + 2];
                 }}
+                // The next chunk (or the next row's first: each thread's rows are consecutive)
+                // is fetched while this one computes: the hardware prefetchers alone left ~7%
+                // of a single thread's time waiting on it. A prefetch past the end is harmless.
+                for (long k = 0; k < 12 * K_CHUNK; k += 64) __builtin_prefetch((const char*)(s + 3 * K_CHUNK) + k);
 {calls}
+                if (weight) {{
+                    const float* wt = weight + y * weight_stride + c0;
+#pragma omp simd
+                    for (long i = 0; i < n; ++i) {{
+                        float r0 = s[3 * i], g0 = s[3 * i + 1], b0 = s[3 * i + 2];
+                        R[i] = r0 + (R[i] - r0) * wt[i];
+                        G[i] = g0 + (G[i] - g0) * wt[i];
+                        B[i] = b0 + (B[i] - b0) * wt[i];
+                    }}
+                }}
                 if (stream) {{
 #pragma omp simd
                     for (long i = 0; i < n; ++i) {{
@@ -86,12 +103,19 @@ CPU_STAGE = """\
                     R[i] = r; G[i] = g; B[i] = b;
                 }}"""
 
+# A stage whose source defines `<kernel>_chunk` runs its own loops over the chunk (a lookup
+# GCC cannot vectorise from per-pixel code, done with host vectors between two SIMD loops).
+CPU_CHUNK_STAGE = """\
+                {kernel}_chunk(R, G, B, n, fx0, fy, P{index});"""
+
 CUDA_TEMPLATE = """\
 {includes}
 
+// weight (or null): a mask's weights, weight_stride floats a row (see the host loop).
 extern "C" __global__ void fused(const float* __restrict__ src, float* __restrict__ dst, int h,
                                  int w, long src_stride, long dst_stride, int x0, int y0,
-                                 const float* __restrict__ params, const long* __restrict__ offsets) {{
+                                 const float* __restrict__ params, const long* __restrict__ offsets,
+                                 const float* __restrict__ weight, long weight_stride) {{
     int x = blockIdx.x * blockDim.x + threadIdx.x;
     int y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
@@ -101,12 +125,25 @@ extern "C" __global__ void fused(const float* __restrict__ src, float* __restric
 {param_ptrs}
     float r = s[3 * x], g = s[3 * x + 1], b = s[3 * x + 2];
 {calls}
+    if (weight) {{
+        float wt = weight[(long)y * weight_stride + x];
+        r = s[3 * x] + (r - s[3 * x]) * wt;
+        g = s[3 * x + 1] + (g - s[3 * x + 1]) * wt;
+        b = s[3 * x + 2] + (b - s[3 * x + 2]) * wt;
+    }}
     d[3 * x] = r; d[3 * x + 1] = g; d[3 * x + 2] = b;
 }}
 """
 
 
-def fused_source(kernels: Sequence[str], target: str = "cpu") -> str:
+def has_chunk(kernel: str) -> bool:
+    """Whether the kernel's source provides a host chunk function (see CPU_CHUNK_STAGE)."""
+    return f"{kernel}_chunk(" in (CUDA_DIR / f"{kernel}.cu").read_text()
+
+
+def fused_source(kernels: Sequence[str], target: str = "cpu", chunks: bool = True) -> str:
+    """The fused kernel's source. chunks=False: every stage as a per-pixel SIMD loop, the same
+    composition of device functions as the CUDA kernel (tests check both host forms)."""
     includes = "\n".join(
         ['#include "common.cuh"', *(f'#include "{k}.cu"' for k in dict.fromkeys(kernels))]
     )
@@ -115,7 +152,10 @@ def fused_source(kernels: Sequence[str], target: str = "cpu") -> str:
         f"{pad}const float* __restrict P{i} = params + offsets[{i}];" for i in range(len(kernels))
     )
     if target == "cpu":
-        calls = "\n".join(CPU_STAGE.format(kernel=k, index=i) for i, k in enumerate(kernels))
+        calls = "\n".join(
+            (CPU_CHUNK_STAGE if chunks and has_chunk(k) else CPU_STAGE).format(kernel=k, index=i)
+            for i, k in enumerate(kernels)
+        )
         return CPU_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)
     calls = "\n".join(f"{pad}{k}_px(r, g, b, fx, fy, P{i});" for i, k in enumerate(kernels))
     return CUDA_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)

@@ -14,7 +14,20 @@
 __device__ float k_min(float a, float b) { return a < b ? a : b; }
 __device__ float k_max(float a, float b) { return a > b ? a : b; }
 __device__ float k_clamp(float v, float lo, float hi) { return k_min(k_max(v, lo), hi); }
-__device__ float k_abs(float v) { return v < 0.0f ? -v : v; }
+// |v| as the sign bit cleared: one AND (a compare and a masked negate as a select).
+__device__ float k_abs(float v) { return __int_as_float(__float_as_int(v) & 0x7fffffff); }
+// max(v, 0) and clamp(v, 0, 1) on the bits (non-negative floats order as their bits do): GCC
+// compiles a select against a constant bound into compares and blends, several per bound,
+// where these are one or two integer operations. A NaN with the sign bit clear is kept by
+// k_max0 and becomes 1 in k_clamp01 (k_clamp gives 0 for any NaN).
+__device__ float k_max0(float v) {
+    int i = __float_as_int(v);
+    return __int_as_float(i & ~(i >> 31));
+}
+__device__ float k_clamp01(float v) {
+    int i = __float_as_int(k_max0(v));
+    return __int_as_float(i < 0x3f800000 ? i : 0x3f800000);
+}
 __device__ float k_luma(float r, float g, float b) { return KY_R * r + KY_G * g + KY_B * b; }
 __device__ float k_smoothstep(float e0, float e1, float x) {
     float t = k_clamp((x - e0) / (e1 - e0), 0.0f, 1.0f);
@@ -37,6 +50,20 @@ __device__ int k_bits_index(float v, float lo, float& f) {
     int d = __float_as_int(v) - __float_as_int(lo);
     f = (float)(d & ((1 << K_SEG_SHIFT) - 1)) * (1.0f / (float)(1 << K_SEG_SHIFT));
     return d >> K_SEG_SHIFT;
+}
+
+// A table of (value, slope) pairs, T[2i] and T[2i + 1], read at segment i and fraction f: one
+// lookup per value where (T[i], T[i + 1]) took two. On the host the pair is one 64-bit load
+// (a 64-bit gather, 8 lanes per instruction, with a 32-bit index); gathers are microcoded on
+// AMD Zen (about a cycle per element), so halving the elements halves the tables' cost there.
+__device__ float k_lerp_pair(const float* __restrict__ T, int i, float f) {
+#ifdef __CUDACC__
+    return T[2 * i] + T[2 * i + 1] * f;
+#else
+    uint64_t q;
+    memcpy(&q, T + 2 * i, sizeof q);
+    return __int_as_float((int)(uint32_t)q) + __int_as_float((int)(uint32_t)(q >> 32)) * f;
+#endif
 }
 
 // 1 / v for finite v > 0 (1e-30 .. 1e30): on the host a bit-trick estimate and three Newton
@@ -77,6 +104,12 @@ __device__ float k_exp2(float x) {
     float f = (x - (float)n) * 0.69314718056f;
     float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6.0f + f * (1.0f / 24.0f + f * (1.0f / 120.0f + f * (1.0f / 720.0f + f * (1.0f / 5040.0f)))))));
     return p * __int_as_float((n + 127) << 23);
+}
+
+// 2^x for |x| <= 1 (a stop either way, no range reduction): a degree-7 polynomial fitted to
+// 2^x on [-1, 1] (relative error < 3e-7 in float32), 1 exactly at 0. Half of k_exp2's work.
+__device__ float k_exp2_small(float x) {
+    return 1.0f + x * (0.6931472420692444f + x * (0.24022673070430756f + x * (0.05550381913781166f + x * (0.009616800583899021f + x * (0.0013339366996660829f + x * (0.00015644004452042282f + x * 1.5010140486992896e-05f))))));
 }
 
 // v^e for v > 0 (0 otherwise): only used on non-negative quantities.

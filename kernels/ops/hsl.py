@@ -1,18 +1,37 @@
 """HSL colour mixer: eight hue bands whose weights are smoothstep hats between neighbouring
 centres, so they sum to one and have no hard edges. Shifts are scaled by the pixel's HSV
 saturation (greys stay grey). Hue +-100 = +-30 degrees, saturation +-100 = x0..x2 chroma,
-luminance +-100 = +-1 stop."""
+luminance +-100 = +-1 stop.
+
+The kernel reads one row per half sextant (30 degrees: every centre is a multiple of it), the
+segment between the centres around it with hue quantities in sextants (`kernel_rows`), so a
+pixel's row is its hue * 2 / 60 rounded down, looked up without a search.
+
+A vibrance / saturation stage right after the mixer is merged into its kernel
+(`with_saturation`): the mixer's result gives that stage's luminance, max and min directly.
+The parameters end with its vibrance / 100 and saturation / 100 (0, 0 when there is none)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from kernels.ops import color_grading
 from kernels.ops.stage import PixelStage, luma
 from kernels.params import HSL, HSL_BANDS
 
-# Ascending from 0: the kernel finds a hue's segment as the last centre at or below it.
+# Ascending from 0, each a multiple of ROW_DEG: a hue's segment starts at the last centre at or
+# below it, the same for every hue of a half sextant.
 CENTRES = np.array([0.0, 30.0, 60.0, 120.0, 180.0, 240.0, 270.0, 300.0])
 HUE_RANGE_DEG = 30.0
+ROW_DEG = 30.0
+ROWS = 12
+SEXTANT_DEG = 60.0
+# The kernel's hue quantities are in sextants: start, 1 / width, hue shift (start, delta).
+_TO_SEXTANTS = np.array(
+    [1 / SEXTANT_DEG, SEXTANT_DEG, 1 / SEXTANT_DEG, 1 / SEXTANT_DEG, 1, 1, 1, 1]
+)
+# The row at each centre: its segment's start.
+_CENTRE_ROWS = (CENTRES / ROW_DEG).astype(np.int64)
 
 
 def band_table(hsl: HSL) -> np.ndarray:
@@ -47,6 +66,18 @@ def segment_table(hsl: HSL) -> np.ndarray:
     return np.column_stack([bands[:, 0], bands[:, 2], values]).astype(np.float32)
 
 
+def kernel_rows(seg: np.ndarray) -> np.ndarray:
+    """(12, 8) float32: for each half sextant, its segment's row of `segment_table` with hue
+    quantities in sextants (what the kernel reads)."""
+    segment_of_row = np.searchsorted(CENTRES, np.arange(ROWS) * ROW_DEG, side="right") - 1
+    return (seg.astype(np.float64)[segment_of_row] * _TO_SEXTANTS).astype(np.float32)
+
+
+def segments_from_rows(rows: np.ndarray) -> np.ndarray:
+    """The segment table (degrees) back from the kernel's rows."""
+    return rows.astype(np.float64)[_CENTRE_ROWS] / _TO_SEXTANTS
+
+
 def bands_from_segments(seg: np.ndarray) -> np.ndarray:
     """The band table (centre, 1/prev, 1/next, dh, ds, dl) back from the kernel's segments."""
     return np.column_stack([seg[:, 0], np.roll(seg[:, 1], 1), seg[:, 1], seg[:, 2:7:2]])
@@ -60,8 +91,19 @@ def band_weights(hue: np.ndarray, table: np.ndarray) -> np.ndarray:
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
+MIXER_FLOATS = ROWS * 8  # the kernel's rows; then vibrance and saturation
+
+
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    table = bands_from_segments(p.reshape(8, 8).astype(np.float64))
+    mixed = mixer_reference(rgb, p[:MIXER_FLOATS])
+    after = p[MIXER_FLOATS:]
+    if not after.any():
+        return mixed
+    return color_grading.saturation_reference(mixed, after, xs, ys)
+
+
+def mixer_reference(rgb: np.ndarray, p: np.ndarray) -> np.ndarray:
+    table = bands_from_segments(segments_from_rows(p.reshape(ROWS, 8)))
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     mx = np.maximum(r, np.maximum(g, b))
     mn = np.minimum(r, np.minimum(g, b))
@@ -88,4 +130,25 @@ def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) ->
 def stage(hsl: HSL) -> PixelStage | None:
     if hsl.is_identity():
         return None
-    return PixelStage("hsl", segment_table(hsl).ravel(), reference)
+    rows = kernel_rows(segment_table(hsl))
+    params = np.concatenate([rows.ravel(), np.zeros(2, dtype=np.float32)])
+    return PixelStage("hsl", params, reference)
+
+
+def with_saturation(mixer: PixelStage, saturation: PixelStage) -> PixelStage:
+    """The mixer followed by a vibrance / saturation stage, as one stage (one kernel)."""
+    if mixer.kernel != "hsl" or saturation.kernel != "saturation":
+        raise ValueError("expects an hsl stage and a saturation stage")
+    params = np.concatenate([mixer.params[:MIXER_FLOATS], saturation.params])
+    return PixelStage("hsl", params.astype(np.float32), reference)
+
+
+def merge_saturation(stages: list[PixelStage]) -> list[PixelStage]:
+    """`stages` with each mixer that a saturation stage immediately follows merged with it."""
+    out: list[PixelStage] = []
+    for s in stages:
+        if out and s.kernel == "saturation" and out[-1].kernel == "hsl":
+            out[-1] = with_saturation(out[-1], s)
+        else:
+            out.append(s)
+    return out

@@ -5,14 +5,15 @@ luminance in stops around middle grey 0.18 (log-contrast up to 0.6 stops per sto
 highlights/shadows +-1.5 stops, whites/blacks +-1 stop through sigmoids), baked to a gain table
 over luminance 2^-20 .. 2^12 (about -17 to +14 stops; clamped beyond) at every 1/128 octave,
 interpolated linearly in luminance within each segment (the kernel indexes it by the float's
-bits, `stage.bits_index`, instead of taking a log2), and applied as an RGB gain so hue is kept.
+bits, `stage.bits_index`, instead of taking a log2, and reads (gain, slope) pairs), and applied
+as an RGB gain so hue is kept.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kernels.ops.stage import PixelStage, bits_grid, bits_index, luma
+from kernels.ops.stage import PixelStage, bits_grid, bits_index, lerp_pair, lerp_pairs, luma
 
 
 def exposure_reference(
@@ -49,16 +50,17 @@ def tone_gain(sliders: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def tone_table(sliders: np.ndarray) -> np.ndarray:
-    """First and last luminance, then the gain at every bits-grid point (what the kernel reads)."""
+    """First and last luminance, then (gain, slope) from every bits-grid point to the next
+    (`stage.lerp_pairs`: what the kernel reads)."""
     lum = bits_grid(FIRST_LUMA, OCTAVES).astype(np.float64)
-    return np.concatenate([[FIRST_LUMA, LAST_LUMA], tone_gain(sliders, np.log2(lum / 0.18))])
+    gains = lerp_pairs(tone_gain(sliders, np.log2(lum / 0.18)))
+    return np.concatenate([[FIRST_LUMA, LAST_LUMA], gains.ravel()]).astype(np.float32)
 
 
 def tone_reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     y = luma(rgb)
     i, f = bits_index(np.clip(y, p[0], p[1]), float(p[0]))
-    table = p[2:].astype(np.float64)
-    gain = np.where(y > 1e-6, table[i] + (table[i + 1] - table[i]) * f, 1.0)
+    gain = np.where(y > 1e-6, lerp_pair(p[2:], i, f), 1.0)
     return (rgb * gain[..., None]).astype(np.float32)
 
 
@@ -68,4 +70,4 @@ def tone_stage(
     sliders = np.array([contrast, highlights, shadows, whites, blacks], dtype=np.float32) / 100
     if not sliders.any():
         return None
-    return PixelStage("light", tone_table(sliders).astype(np.float32), tone_reference)
+    return PixelStage("light", tone_table(sliders), tone_reference)

@@ -3,8 +3,14 @@ subtract = a (1 - b), intersect = a b), then mask feather (a Gaussian of feather
 the long edge) and opacity.
 
 Shape coordinates are normalised to the source image; distances are measured in pixels so
-circles stay round. Rasterisation is NumPy on every backend for now (see docs/kernels.md): the
-adjustments a mask carries run on the selected backend.
+circles stay round. This module is the reference (float64 NumPy); the backends rasterise the
+same shapes from `mask_program.pack` with the `__device__` functions of kernels/cuda/mask.cu.
+
+No edge is sharper than float32 can place: a shape's edge spans at least EDGE_PX pixels (a
+feather of 0 is a one-pixel antialiased edge), a luminosity or saturation threshold at least
+EDGE_VALUE, a hue threshold at least EDGE_DEG. A float32 position at 6000 px is only known to
+~4e-4 px, so a step of 1e-6 px (what feather 0 used to be) put pixels on either side at random
+between backends; these widths keep the float32 kernels within MASK_ATOL of the reference.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from kernels.ops.stage import luma, safe_pow, smoothstep
 from kernels.params import (
     BitmapMask,
     Brush,
+    BrushStroke,
     ColorRange,
     LinearGradient,
     LuminosityRange,
@@ -34,6 +41,9 @@ if TYPE_CHECKING:
     from kernels.backends.base import Backend
 
 FEATHER_FRACTION = 0.02
+EDGE_PX = 1.0
+EDGE_VALUE = 1.0 / 256  # gamma-encoded luminosity, HSV saturation
+EDGE_DEG = 1.0
 
 
 def feather_sigma(mask: Mask, w: int, h: int) -> float:
@@ -59,8 +69,13 @@ def _radial(s: RadialGradient, X: np.ndarray, Y: np.ndarray, w: int, h: int) -> 
     u, v = X - s.cx * w, Y - s.cy * h
     ur, vr = u * math.cos(a) + v * math.sin(a), -u * math.sin(a) + v * math.cos(a)
     d = np.sqrt((ur / (s.rx * w)) ** 2 + (vr / (s.ry * h)) ** 2)
-    f = s.feather / 100
-    return 1.0 - smoothstep(1.0 - f - 1e-6, 1.0, d)
+    return 1.0 - smoothstep(radial_edge(s, w, h), 1.0, d)
+
+
+def radial_edge(s: RadialGradient, w: int, h: int) -> float:
+    """Where the radial fall-off starts (normalised radius): the feather, at least EDGE_PX in
+    from the edge along the shorter axis."""
+    return 1.0 - max(s.feather / 100, EDGE_PX / min(s.rx * w, s.ry * h))
 
 
 def _segment_distance(X: np.ndarray, Y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -70,25 +85,34 @@ def _segment_distance(X: np.ndarray, Y: np.ndarray, a: np.ndarray, b: np.ndarray
     return np.hypot(X - (a[0] + t * d[0]), Y - (a[1] + t * d[1]))
 
 
+def stroke_radii(stroke: BrushStroke, long_edge: int) -> tuple[float, float]:
+    """Outer radius and where the feather starts, in pixels (at least EDGE_PX apart)."""
+    radius = stroke.size * long_edge / 2
+    return radius, min(radius * (1 - stroke.feather / 100), radius - EDGE_PX)
+
+
 def _brush(s: Brush, X: np.ndarray, Y: np.ndarray, w: int, h: int) -> np.ndarray:
     acc = np.zeros(np.broadcast(X, Y).shape)
     long_edge = max(w, h)
     for stroke in s.strokes:
-        radius = stroke.size * long_edge / 2
-        inner = radius * (1 - stroke.feather / 100)
+        radius, inner = stroke_radii(stroke, long_edge)
         pts = np.array(stroke.points, dtype=np.float64) * [w, h]
         dist = np.full(acc.shape, np.inf)
         pairs = itertools.pairwise(pts) if len(pts) > 1 else [(pts[0], pts[0])]
         for a, b in pairs:
             dist = np.minimum(dist, _segment_distance(X, Y, a, b))
-        dab = stroke.flow * (1.0 - smoothstep(inner - 1e-6, radius, dist))
+        dab = stroke.flow * (1.0 - smoothstep(inner, radius, dist))
         acc = acc * (1 - dab) if stroke.erase else np.maximum(acc, dab)
     return acc
 
 
+def luminosity_softness(s: LuminosityRange) -> float:
+    return max(s.smoothness * 0.5, EDGE_VALUE)
+
+
 def _luminosity(s: LuminosityRange, rgb: np.ndarray) -> np.ndarray:
     lum = np.clip(safe_pow(luma(rgb).astype(np.float64), 1 / 2.2), 0, 1)
-    soft = s.smoothness * 0.5 + 1e-6
+    soft = luminosity_softness(s)
     return smoothstep(s.low - soft, s.low, lum) * (1.0 - smoothstep(s.high, s.high + soft, lum))
 
 
@@ -101,9 +125,16 @@ def _color(s: ColorRange, rgb: np.ndarray) -> np.ndarray:
     hue = np.mod(h6, 6.0) * 60.0
     sat = np.where(mx > 1e-8, c / np.where(mx > 1e-8, mx, 1.0), 0.0)
     dh = np.abs((hue - s.hue + 180.0) % 360.0 - 180.0)
-    w_hue = 1.0 - smoothstep(s.hue_range * (1 - s.smoothness), s.hue_range + 1e-6, dh)
-    w_sat = smoothstep(s.min_saturation * (1 - s.smoothness) - 1e-6, s.min_saturation, sat)
+    hue_edge, sat_edge = color_edges(s)
+    w_hue = 1.0 - smoothstep(hue_edge, s.hue_range, dh)
+    w_sat = smoothstep(sat_edge, s.min_saturation, sat)
     return w_hue * w_sat
+
+
+def color_edges(s: ColorRange) -> tuple[float, float]:
+    """Where the hue and saturation fall-offs start (their ends: hue_range, min_saturation)."""
+    hue_edge = min(s.hue_range * (1 - s.smoothness), s.hue_range - EDGE_DEG)
+    return hue_edge, min(s.min_saturation * (1 - s.smoothness), s.min_saturation - EDGE_VALUE)
 
 
 def _bitmap(
@@ -169,8 +200,9 @@ def weights(
     full_h: int,
     bitmaps: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Final mask weights for a band (feathered on the backend, times the mask's opacity)."""
-    m = rasterise(mask, rgb, y0, full_w, full_h, bitmaps)
+    """Final mask weights for a band (rasterised and feathered on the backend, times the mask's
+    opacity)."""
+    m = backend.mask_coverage(mask, rgb, y0, full_w, full_h, bitmaps)
     sigma = feather_sigma(mask, full_w, full_h)
     if sigma > 0:
         k = gaussian_kernel(sigma)

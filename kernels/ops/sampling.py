@@ -4,6 +4,8 @@ coordinate map (mirrored in kernels/cuda/warp.cu)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 LANCZOS_SUPPORT = 3.0
@@ -14,8 +16,10 @@ def lanczos3(x: np.ndarray) -> np.ndarray:
     return np.where(x < LANCZOS_SUPPORT, np.sinc(x) * np.sinc(x / LANCZOS_SUPPORT), 0.0)
 
 
+@functools.lru_cache(maxsize=64)
 def lanczos_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start index per output sample (int32), weights (n_out, taps) float32).
+    """(start index per output sample (int32), weights (n_out, taps) float32), read-only and
+    cached (a render resizes the same sizes per band; the construction costs ~10 us a sample).
 
     Pillow's construction: centre (i + 0.5) * scale, support 3 * max(scale, 1) (the kernel
     stretches when shrinking, which is the antialiasing), window truncated at the borders and
@@ -24,17 +28,19 @@ def lanczos_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     filterscale = max(scale, 1.0)
     support = LANCZOS_SUPPORT * filterscale
     taps = int(np.ceil(support)) * 2 + 1
-    starts = np.zeros(n_out, dtype=np.int32)
-    weights = np.zeros((n_out, taps), dtype=np.float64)
-    for i in range(n_out):
-        centre = (i + 0.5) * scale
-        lo = max(int(centre - support + 0.5), 0)
-        hi = min(int(centre + support + 0.5), n_in)
-        w = lanczos3((np.arange(lo, hi) - centre + 0.5) / filterscale)
-        total = w.sum()
-        weights[i, : hi - lo] = w / total if total != 0 else w
-        starts[i] = lo
-    return starts, weights.astype(np.float32)
+    centre = (np.arange(n_out) + 0.5) * scale
+    # int() truncates toward zero, as Pillow's C does; then clipped to the image.
+    lo = np.maximum(np.trunc(centre - support + 0.5), 0).astype(np.int64)
+    hi = np.minimum(np.trunc(centre + support + 0.5), n_in).astype(np.int64)
+    x = lo[:, None] + np.arange(taps)
+    inside = x < hi[:, None]
+    w = np.where(inside, lanczos3((x - centre[:, None] + 0.5) / filterscale), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    weights = np.divide(w, total, out=w.copy(), where=total != 0).astype(np.float32)
+    starts = lo.astype(np.int32)
+    starts.setflags(write=False)
+    weights.setflags(write=False)
+    return starts, weights
 
 
 def catmull_rom(t: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -71,3 +71,17 @@ def bits_index(v: np.ndarray, lo: float) -> tuple[np.ndarray, np.ndarray]:
     d = v.astype(np.float32).view(np.int32) - np.float32(lo).view(np.int32)
     f = (d & ((1 << SEG_SHIFT) - 1)).astype(np.float64) / (1 << SEG_SHIFT)
     return d >> SEG_SHIFT, f
+
+
+def lerp_pairs(values: np.ndarray) -> np.ndarray:
+    """(..., n - 1, 2) float32 (value, next value minus it) for the last axis of `values`: the
+    layout `k_lerp_pair` reads, one lookup per segment instead of two."""
+    v = np.asarray(values, dtype=np.float32)
+    slope = (v[..., 1:].astype(np.float64) - v[..., :-1]).astype(np.float32)
+    return np.stack([v[..., :-1], slope], axis=-1)
+
+
+def lerp_pair(pairs: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """What `k_lerp_pair` computes, in float64: value + slope * f at segment i of flat pairs."""
+    p = pairs.reshape(-1, 2).astype(np.float64)
+    return p[i, 0] + p[i, 1] * f

@@ -5,7 +5,8 @@ recipe says). The composite is baked to linear-in, linear-out tables sampled at 
 octave of linear input from 2^-20 to 1 and interpolated linearly in v within each segment: the
 kernel indexes them by the float's bits (`stage.bits_index`) and needs no power or square root.
 Above 1 the curve's end gain continues; below 2^-20 (encoded 0.002, half an 8-bit code) the gain
-at 2^-20 continues down to 0; zero and negatives pass through. Point curves use
+at 2^-20 continues down to 0; zero and negatives pass through. The kernel reads each segment as
+a (value, slope) pair (`stage.lerp_pairs`). Point curves use
 the monotone cubic of Fritsch and Carlson (scipy's PCHIP), so monotone points give a monotone
 curve. The composite is point_luma(parametric(x)) followed by the channel's own curve.
 """
@@ -15,7 +16,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from kernels.ops.stage import SEGMENTS_PER_OCTAVE, PixelStage, bits_grid, bits_index, safe_pow
+from kernels.ops.stage import (
+    SEGMENTS_PER_OCTAVE,
+    PixelStage,
+    bits_grid,
+    bits_index,
+    lerp_pair,
+    lerp_pairs,
+    safe_pow,
+)
 from kernels.params import CurvePoint, ToneCurve
 
 LUT_SIZE = 4096  # encoded-domain samples of `bake` (tests, plots)
@@ -69,17 +78,31 @@ def linear_tables(curve: ToneCurve) -> np.ndarray:
     return safe_pow(bake(curve, safe_pow(v, 1 / 2.2)), 2.2)
 
 
+def params(curve: ToneCurve) -> np.ndarray:
+    """What the kernel reads: segments m from lo to 1, lo, 1 / lo, 1, the first segment of each
+    channel's table, then the distinct tables as m + 1 (value, slope) pairs each
+    (`stage.lerp_pairs`, the last at v = 1 with slope 0): channels with the same curve share a
+    table."""
+    tables = linear_tables(curve).astype(np.float32)
+    m = OCTAVES * SEGMENTS_PER_OCTAVE
+    distinct, which = np.unique(tables, axis=0, return_inverse=True)
+    pairs = np.concatenate([lerp_pairs(distinct), np.zeros((len(distinct), 1, 2))], axis=1)
+    pairs[:, -1, 0] = distinct[:, -1]
+    head = [m, FIRST_LINEAR, 1 / FIRST_LINEAR, 1.0, *(np.ravel(which) * (m + 1))]
+    return np.concatenate([head, pairs.ravel()]).astype(np.float32)
+
+
 def reference(rgb: np.ndarray, p: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    n, lo = int(p[0]), float(p[1])
-    tables = p[2:].reshape(3, n).astype(np.float64)
+    lo = float(p[1])
+    pairs = p[7:].reshape(-1, 2)
     out = np.empty_like(rgb)
     for c in range(3):
         v32 = rgb[..., c]
         v = v32.astype(np.float64)
-        i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(0.99999994)), lo)
-        inside = tables[c, i] + (tables[c, i + 1] - tables[c, i]) * f
-        edge = v * np.where(v >= 1.0, tables[c, -1], float(np.float32(tables[c, 0] / lo)))
-        y = np.where((v >= lo) & (v < 1.0), inside, edge)
+        i, f = bits_index(np.clip(v32, np.float32(lo), np.float32(1.0)), lo)
+        inside = lerp_pair(pairs, int(p[4 + c]) + i, f)
+        # Beyond the table its end gains continue: v / clamp(v, lo, 1) scales the end values.
+        y = inside * (v / np.clip(v, lo, 1.0))
         out[..., c] = np.where(v > 0, y, v)
     return out
 
@@ -88,10 +111,4 @@ def stage(curve: ToneCurve) -> PixelStage | None:
     flat = not (curve.highlights or curve.lights or curve.darks or curve.shadows)
     if flat and not (curve.luma or curve.red or curve.green or curve.blue):
         return None  # the split points alone move nothing
-    return PixelStage(
-        "tone_curve",
-        np.concatenate(
-            [[OCTAVES * SEGMENTS_PER_OCTAVE + 1, FIRST_LINEAR], linear_tables(curve).ravel()]
-        ).astype(np.float32),
-        reference,
-    )
+    return PixelStage("tone_curve", params(curve), reference)

@@ -42,3 +42,17 @@ def test_every_cuda_source_compiles_to_ptx(arch: str, tmp_path: Path) -> None:
         assert f".target {arch}" in ptx
         assert ".entry" in ptx, f"{src.name} has no __global__ wrapper"
     assert ".entry fused(" in (tmp_path / "fused_all.ptx").read_text()
+
+
+def test_the_cuda_backends_neighbourhood_module_compiles_as_one_unit(tmp_path: Path) -> None:
+    # CudaBackend builds every neighbourhood source into one module, includes inlined once.
+    from kernels.backends.cuda import NEIGHBOURHOOD
+
+    module = tmp_path / "neighbourhood.cu"
+    module.write_text(expand_includes("\n".join(f'#include "{n}.cu"' for n in NEIGHBOURHOOD)))
+    cmd = [_nvcc(), "-ptx", "-arch=sm_90", "-I", str(CUDA_DIR), str(module), "-odir", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    ptx = (tmp_path / "neighbourhood.ptx").read_text()
+    assert ".entry mask_kernel(" in ptx
+    assert ".entry bilateral_kernel(" in ptx

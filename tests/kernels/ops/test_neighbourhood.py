@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,6 +73,33 @@ def test_geometry_warp_on_the_cpu_matches_the_reference(
     geom, lens = GEOMETRIES[name]
     expected = geometry.apply(ref, photo, geom, lens)
     np.testing.assert_allclose(geometry.apply(cpu, photo, geom, lens), expected, atol=GATHER_ATOL)
+
+
+@pytest.mark.parametrize("name", list(GEOMETRIES))
+def test_warp_host_loop_matches_the_reference_across_chunks(
+    name: str, cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # The host warp works on 256-pixel chunks of an output row and reads the source's last row
+    # from a padded copy: 600 pixels wide, three chunks (the last partial); the straighten
+    # samples the last row.
+    geom, lens = GEOMETRIES[name]
+    # Stretched, not tiled: a tile seam's step would test float32 source positions instead.
+    wide = cv2.resize(photo[:30], (600, 30), interpolation=cv2.INTER_LINEAR)
+    expected = geometry.apply(ref, wide, geom, lens, snap=False)
+    np.testing.assert_allclose(
+        geometry.apply(cpu, wide, geom, lens, snap=False), expected, atol=GATHER_ATOL
+    )
+
+
+@pytest.mark.parametrize("size", [(250, 17), (1100, 45), (130, 64)])
+def test_resize_host_loops_match_the_reference_across_strips(
+    size: tuple[int, int], cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # The row pass works on strips of 1024 floats (a 520-pixel row is two strips and a tail),
+    # the column pass reads a tap as four floats except on the last row.
+    wide = np.ascontiguousarray(np.tile(photo[:40], (1, 6, 1))[:, :520])
+    expected = geometry.resize(ref, wide, *size)
+    np.testing.assert_allclose(geometry.resize(cpu, wide, *size), expected, atol=GATHER_ATOL)
 
 
 @pytest.fixture(params=["cpu", "ref"])

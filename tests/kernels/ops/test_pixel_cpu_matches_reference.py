@@ -31,6 +31,21 @@ from kernels.params import (
 )
 from tests.kernels.ops.tolerances import PIXEL_ATOL, PIXEL_RTOL
 
+MIXER = HSL(
+    orange=HSLBand(hue=40, saturation=-50, luminance=30),
+    blue=HSLBand(hue=-70, saturation=80),
+)
+VIBRANCE = Presence(vibrance=45, saturation=-25)
+# No band shifts hue: the host skips the hexcone for every chunk.
+UNTURNED = HSL(orange=HSLBand(saturation=-50, luminance=30), aqua=HSLBand(saturation=40))
+
+
+def _mixer_then_saturation(mixer: HSL = MIXER) -> PixelStage:
+    first, sat = hsl.stage(mixer), color_grading.saturation_stage(VIBRANCE)
+    assert first is not None
+    assert sat is not None
+    return hsl.with_saturation(first, sat)
+
 
 def _stages() -> dict[str, PixelStage | None]:
     return {
@@ -45,12 +60,10 @@ def _stages() -> dict[str, PixelStage | None]:
                 blue=[(0, 0.1), (1, 0.95)],
             )
         ),
-        "hsl": hsl.stage(
-            HSL(
-                orange=HSLBand(hue=40, saturation=-50, luminance=30),
-                blue=HSLBand(hue=-70, saturation=80),
-            )
-        ),
+        "hsl": hsl.stage(MIXER),
+        "hsl_then_saturation": _mixer_then_saturation(),
+        "hsl_without_hue_shifts": hsl.stage(UNTURNED),
+        "hsl_without_hue_shifts_then_saturation": _mixer_then_saturation(UNTURNED),
         "color_grading": color_grading.grading_stage(
             ColorGrading(
                 shadows=ColorWheel(hue=210, saturation=60, luminance=-20),
@@ -59,7 +72,7 @@ def _stages() -> dict[str, PixelStage | None]:
                 balance=-30,
             )
         ),
-        "saturation": color_grading.saturation_stage(Presence(vibrance=45, saturation=-25)),
+        "saturation": color_grading.saturation_stage(VIBRANCE),
         "vignette": effects.vignette_stage(Vignette(amount=-70, roundness=-40, feather=20), 96, 72),
         "grain": effects.grain_stage(Grain(amount=60, size=50, roughness=70, seed=1234567)),
         "output_transform": output_transform.stage(),
@@ -108,3 +121,65 @@ def test_streaming_stores_write_the_same_pixels(
     inplace = photo.copy()
     cpu.pixel_stages_into(inplace, inplace, stages, 0, 0)
     np.testing.assert_array_equal(inplace, plain)
+
+
+def test_the_merged_mixer_and_saturation_kernel_computes_the_two_stages(
+    cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # The merged kernel derives the saturation stage's luminance, max and min from the mixer's;
+    # it must give what the two references give one after the other.
+    two = [hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)]
+    expected = ref.pixel_stages(photo, [s for s in two if s is not None])
+    got = cpu.pixel_stages(photo, [_mixer_then_saturation()])
+    np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+
+
+def test_the_per_pixel_composition_the_gpu_runs_matches_the_reference(
+    ref: NumpyBackend, photo: np.ndarray
+) -> None:
+    # Stages with host chunk loops (the mixer's permute lookups) also compose as one device
+    # function per pixel, which is what the CUDA kernel runs; built here for the host.
+    per_pixel = CpuBackend(chunks=False)
+    stages = [s for s in _stages().values() if s is not None]
+    np.testing.assert_allclose(
+        per_pixel.pixel_stages(photo, stages),
+        ref.pixel_stages(photo, stages),
+        atol=PIXEL_ATOL,
+        rtol=PIXEL_RTOL,
+    )
+
+
+def test_the_merged_kernel_treats_greys_and_near_blacks_as_the_two_stages_do(
+    cpu: CpuBackend, ref: NumpyBackend
+) -> None:
+    # The mixer leaves these alone (no chroma, or a max at or below 1e-8 even with a negative,
+    # out-of-gamut channel); the saturation stage still moves the ones with chroma.
+    px = np.array(
+        [[[0.3, 0.3, 0.3], [0.0, 0.0, 0.0], [1e-9, 0.0, -0.05], [5e-9, 2e-9, 0.0]]],
+        dtype=np.float32,
+    )
+    two = [hsl.stage(MIXER), color_grading.saturation_stage(VIBRANCE)]
+    expected = ref.pixel_stages(px, [s for s in two if s is not None])
+    got = cpu.pixel_stages(px, [_mixer_then_saturation()])
+    np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+    mixer_only = hsl.stage(MIXER)
+    assert mixer_only is not None
+    np.testing.assert_array_equal(cpu.pixel_stages(px, [mixer_only]), px)
+
+
+def test_a_masked_pass_blends_the_stages_by_the_weights_in_the_fused_pass(
+    cpu: CpuBackend, ref: NumpyBackend, photo: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stages = [s for s in _stages().values() if s is not None]
+    weight = np.random.default_rng(0).random(photo.shape[:2]).astype(np.float32)
+    weight[:, :10] = 0.0
+    expected = np.empty_like(photo)
+    ref.masked_pixel_stages_into(photo, expected, stages, 0, 0, weight)
+    monkeypatch.setattr(cpu_module, "STREAM_MIN_BYTES", 0)  # the streaming stores as well
+    into = np.empty_like(photo)
+    cpu.masked_pixel_stages_into(photo, into, stages, 0, 0, weight)
+    in_place = photo.copy()
+    cpu.masked_pixel_stages_into(in_place, in_place, stages, 0, 0, weight)
+    for got in (into, in_place):
+        np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
+        np.testing.assert_array_equal(got[:, :10], photo[:, :10])  # weight 0: untouched

@@ -158,23 +158,24 @@ def test_hsl_band_weights_sum_to_one_and_change_smoothly() -> None:
     assert np.abs(np.diff(w, axis=0)).max() < 0.01  # no hard edge between neighbouring bands
 
 
-def test_hsl_segment_interpolation_equals_the_eight_band_weighted_sum() -> None:
-    # The kernel reads one segment (two bands) per pixel; the reference weighs all eight.
+def test_hsl_kernel_rows_by_half_sextant_give_the_eight_band_weighted_sum() -> None:
+    # The kernel reads one segment (two bands) per pixel, the reference weighs all eight: the
+    # row at hue * 2 / 60 rounded down, hue quantities in sextants.
     mixer = HSL(
         red=HSLBand(hue=40, saturation=-20, luminance=10),
-        orange=HSLBand(hue=-60, saturation=80),
-        aqua=HSLBand(luminance=-70),
+        yellow=HSLBand(hue=-60, saturation=80),
+        purple=HSLBand(luminance=-70),
         magenta=HSLBand(hue=100, saturation=-100, luminance=100),
     )
-    seg = hsl.segment_table(mixer).astype(np.float64)
-    hues = np.linspace(0, 360, 7201)[:-1]
-    expected = hsl.band_weights(hues, hsl.band_table(mixer).astype(np.float64)) @ (
-        hsl.band_table(mixer)[:, 3:].astype(np.float64)
-    )
-    k = np.searchsorted(seg[:, 0], hues, side="right") - 1  # the last centre at or below
-    t = np.minimum((hues - seg[k, 0]) * seg[k, 1], 1.0)
+    rows = hsl.kernel_rows(hsl.segment_table(mixer)).astype(np.float64)
+    h6 = np.linspace(0, 6, 7201)
+    r = np.minimum(np.floor(h6 * 2), 11).astype(int)
+    t = np.minimum((h6 - rows[r, 0]) * rows[r, 1], 1.0)
     s = t * t * (3 - 2 * t)
-    got = seg[k, 2:7:2] + seg[k, 3:8:2] * s[:, None]
+    got = rows[r, 2:7:2] + rows[r, 3:8:2] * s[:, None]
+    got[:, 0] *= 60  # hue shift back to degrees
+    table = hsl.band_table(mixer).astype(np.float64)
+    expected = hsl.band_weights(h6 * 60, table) @ table[:, 3:]
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 

@@ -11,12 +11,16 @@ from kernels.backends import available_backends, best_backend, get_backend
 from kernels.backends.cpu import CpuBackend
 from kernels.ops import light, output_transform, white_balance
 from kernels.params import (
+    HSL,
+    ColorGrading,
+    ColorWheel,
     Crop,
     Detail,
     DevelopSettings,
     Effects,
     Geometry,
     Grain,
+    HSLBand,
     Lens,
     Light,
     LocalAdjustments,
@@ -29,7 +33,7 @@ from kernels.params import (
     Vignette,
     WhiteBalance,
 )
-from kernels.pipeline import scene_stages
+from kernels.pipeline import scene_stages, tone_stages
 from kernels.render import render
 
 BUSY = DevelopSettings(
@@ -193,3 +197,16 @@ def test_white_balance_and_exposure_run_as_one_scaled_matrix(
         rtol=1e-6,
         atol=1e-7,
     )
+
+
+def test_the_mixer_and_saturation_run_as_one_kernel_unless_grading_sits_between() -> None:
+    mixer = HSL(aqua=HSLBand(hue=20, saturation=30))
+    merged = tone_stages(DevelopSettings(hsl=mixer, presence=Presence(vibrance=30)))
+    assert [s.kernel for s in merged] == ["hsl"]
+    np.testing.assert_allclose(merged[0].params[-2:], [0.3, 0.0])
+    graded = DevelopSettings(
+        hsl=mixer,
+        presence=Presence(vibrance=30),
+        color_grading=ColorGrading(shadows=ColorWheel(hue=200, saturation=40)),
+    )
+    assert [s.kernel for s in tone_stages(graded)] == ["hsl", "color_grading", "saturation"]
