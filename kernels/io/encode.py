@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import jpeg, tiff
+from . import jpeg_strips, tiff
 from .colour import OUTPUT_PROFILES, encoding
 from .convert import from_working
 from .icc import build_profile
@@ -56,18 +56,22 @@ def encode(
     enc = encoding(f"linear-{profile}" if linear_out else profile)
     if fmt == "jpeg":
         # Through OpenCV (kernels/io/jpeg.py), which takes BGR: the conversion pass writes it
-        # so. JPEG has no alpha: it is dropped (flattening is the caller's choice, not ours).
-        return encode_8bit(
-            from_working(image, enc, 8, dither=dither, swap_rb=True),
-            bgr=True,
-            format=fmt,
+        # so, strip by strip on the thread that encodes the strip (kernels/io/jpeg_strips.py).
+        # JPEG has no alpha: it is dropped (flattening is the caller's choice, not ours).
+        def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+            band = image[top:end]
+            return from_working(
+                band, enc, 8, dither=dither, swap_rb=True, y0=top, parallel=parallel
+            )
+
+        return _jpeg(
+            produce,
+            image.shape[:2],
             quality=quality,
             profile=profile,
             progressive=progressive,
             subsampling=subsampling,
-            metadata_policy=metadata_policy,
-            metadata_source=metadata_source,
-            strip_location=strip_location,
+            exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
         )
     icc = build_profile(profile, linear=linear_out)
     pixels = from_working(image, enc, bit_depth, dither=dither)
@@ -125,13 +129,42 @@ def encode_8bit(
         raise ValueError("encode_8bit takes HxWx3 uint8")
     if subsampling not in SUBSAMPLING:
         raise ValueError(f"subsampling must be one of {tuple(SUBSAMPLING)}")
-    return jpeg.encode_bgr(
-        pixels if bgr else np.ascontiguousarray(pixels[..., ::-1]),
+
+    def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+        band = pixels[top:end]
+        return band if bgr else np.ascontiguousarray(band[..., ::-1])
+
+    return _jpeg(
+        produce,
+        pixels.shape[:2],
+        quality=quality,
+        profile=profile,
+        progressive=progressive,
+        subsampling=subsampling,
+        exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
+    )
+
+
+def _jpeg(
+    produce: jpeg_strips.Producer,
+    size: tuple[int, ...],
+    *,
+    quality: int,
+    profile: str,
+    progressive: bool,
+    subsampling: str,
+    exif: bytes | None,
+) -> bytes:
+    """The one JPEG writer behind `encode` and `encode_8bit`, so both give the same bytes."""
+    return jpeg_strips.encode_bands(
+        produce,
+        size[0],
+        size[1],
         quality=quality,
         progressive=progressive,
         subsampling=subsampling,
         icc_profile=build_profile(profile),
-        exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
+        exif=exif,
     )
 
 

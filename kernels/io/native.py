@@ -33,11 +33,22 @@ def _lib() -> ctypes.CDLL | None:
         log.warning("kernels.io native conversions unavailable, using NumPy: %s", exc)
         return None
     for name in ("u8_to_working", "u16_to_working"):
-        getattr(lib, name).argtypes = [_ptr, _long, _long, _long, _ptr, _ptr, _int, _ptr, _long]
+        getattr(lib, name).argtypes = [
+            _ptr,
+            _long,
+            _long,
+            _long,
+            _ptr,
+            _ptr,
+            _int,
+            _ptr,
+            _long,
+            _int,
+        ]
     lib.working_to_u8.argtypes = [
         *(_ptr, _long, _long, _long),
         *(_ptr, _ptr, _ptr, _long, _long, _int),
-        *(_ptr, _long),
+        *(_ptr, _long, _int),
     ]
     return lib
 
@@ -60,10 +71,12 @@ def to_working(
     *,
     swap_rb: bool = False,
     out: npt.NDArray[np.float32] | None = None,
+    parallel: bool = True,
 ) -> npt.NDArray[np.float32]:
     """HxWx3 uint8/uint16 -> float32: the transfer curve `lin` (one float per code value),
     then the 3x3 `matrix` (out_c = (lin[c0] m[c][0] + lin[c1] m[c][1]) + lin[c2] m[c][2], each
-    product rounded on its own). swap_rb: the pixels are BGR."""
+    product rounded on its own). swap_rb: the pixels are BGR. parallel=False: on the calling
+    thread only (it is one of several already)."""
     lib = _lib()
     assert lib is not None, "check available() first"
     dtype = np.uint8 if pixels.dtype == np.uint8 else np.uint16
@@ -86,6 +99,7 @@ def to_working(
         int(swap_rb),
         out.ctypes.data,
         out.strides[0] // 4,
+        int(parallel),
     )
     return out
 
@@ -99,6 +113,7 @@ def from_working_u8(
     y0: int = 0,
     swap_rb: bool = False,
     out: npt.NDArray[np.uint8] | None = None,
+    parallel: bool = True,
 ) -> npt.NDArray[np.uint8]:
     """HxWx3 float32 -> uint8: matrix, clip to [0, 1], 65536-entry 8.8 table (int32, for 32-bit gathers), + noise
     (rows x W x 3, 1/256 steps; image row y takes noise row (y0 + y) % rows), >> 8."""
@@ -126,5 +141,6 @@ def from_working_u8(
         int(swap_rb),
         out.ctypes.data,
         out.strides[0],
+        int(parallel),
     )
     return out

@@ -1,0 +1,42 @@
+"""The threads kernels.io splits one image's work over: one per core this process may run on
+(os.sched_getaffinity, so a container's or taskset's limit counts), at most MAX_THREADS.
+
+Each task is a strip of one image whose heavy part (libjpeg-turbo through OpenCV, our compiled
+loops through ctypes) releases the GIL. Tasks never submit tasks, so one shared pool cannot
+deadlock however many callers share it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import TypeVar
+
+MAX_THREADS = 8  # past this a 24 MP image's strips get too small to pay for their set-up
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@cache
+def thread_count() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cores))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=thread_count(), thread_name_prefix="kernels-io-strip")
+
+
+def map_strips(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """work(item) for each item, concurrently when there is more than one core, in order."""
+    todo = list(items)
+    if thread_count() == 1 or len(todo) < 2:
+        return [work(item) for item in todo]
+    return list(_pool().map(work, todo))
