@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import jpeg_dc
 from .errors import CorruptImage
 
 SOF_MARKERS = frozenset(
@@ -124,6 +125,19 @@ def decode_bgr(data: bytes, scale: int = 1, head: Header | None = None) -> np.nd
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
         raise CorruptImage("the JPEG image data cannot be decoded")
     return bgr
+
+
+def decode_reduced(data: bytes, scale: int, head: Header | None = None) -> np.ndarray:
+    """decode_bgr for thumbnails: at 1/8 scale through our multithreaded DC-only decoder
+    (kernels/io/jpeg_dc.py: libjpeg's pixels for 4:4:4 and 4:2:2, close for 4:2:0 and
+    progressive files) where it takes the file, libjpeg otherwise."""
+    if scale == 8:
+        if not _complete(data, (head or header(data)).sos):
+            raise CorruptImage("the JPEG image data is truncated")
+        eighth = jpeg_dc.decode(data)
+        if eighth is not None:
+            return eighth.bgr
+    return decode_bgr(data, scale, head)
 
 
 def _segment(marker: int, payload: bytes) -> bytes:

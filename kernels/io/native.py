@@ -21,16 +21,24 @@ SOURCE = Path(__file__).with_name("convert_loops.cpp")
 _ptr, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 
 
-@cache
-def _lib() -> ctypes.CDLL | None:
+def build(source: Path, name: str, fallback: str) -> ctypes.CDLL | None:
+    """`source` (a C++ file of kernels/io) compiled and loaded, or None without a compiler or
+    when the build fails (logged, with what kernels.io does instead: `fallback`)."""
     try:
         from kernels.backends import cpu_build
 
         if cpu_build.compiler() is None:
             return None
-        lib = cpu_build.load(SOURCE.read_text(), "io-convert")
+        return cpu_build.load(source.read_text(), name)
     except (OSError, RuntimeError) as exc:  # BuildError is a RuntimeError
-        log.warning("kernels.io native conversions unavailable, using NumPy: %s", exc)
+        log.warning("kernels.io %s unavailable, %s: %s", name, fallback, exc)
+        return None
+
+
+@cache
+def _lib() -> ctypes.CDLL | None:
+    lib = build(SOURCE, "io-convert", "using NumPy")
+    if lib is None:
         return None
     for name in ("u8_to_working", "u16_to_working"):
         getattr(lib, name).argtypes = [
