@@ -74,7 +74,9 @@ def plan(data: bytes) -> Plan | None:
 def _plan(data: bytes) -> Plan:
     if data[:2] != b"\xff\xd8":
         raise _Unsupported
-    pos, quant, huff = 2, {}, {}
+    pos = 2
+    quant: dict[int, int] = {}
+    huff: dict[tuple[int, int], tuple[bytes, bytes]] = {}
     frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None = None
     restart, jfif, adobe = 0, False, -1
     while True:
@@ -218,8 +220,8 @@ def decode(data: bytes, threads: int | None = None) -> Decoded | None:
     for (cls, table), (counts, symbols) in p.huffman.items():
         tables[cls, table, :16] = np.frombuffer(counts, np.uint8)
         tables[cls, table, 16 : 16 + len(symbols)] = np.frombuffer(symbols, np.uint8)
-    counts = np.ascontiguousarray(tables[:, :, :16])
-    symbols = np.ascontiguousarray(tables[:, :, 16:])
+    code_counts = np.ascontiguousarray(tables[:, :, :16])
+    code_symbols = np.ascontiguousarray(tables[:, :, 16:])
     per_comp = np.array(
         [
             [h for h, _ in p.sampling],
@@ -240,10 +242,10 @@ def decode(data: bytes, threads: int | None = None) -> Decoded | None:
         p.height,
         3,
         *(per_comp[k].ctypes.data for k in range(5)),
-        counts[0].ctypes.data,
-        symbols[0].ctypes.data,
-        counts[1].ctypes.data,
-        symbols[1].ctypes.data,
+        code_counts[0].ctypes.data,
+        code_symbols[0].ctypes.data,
+        code_counts[1].ctypes.data,
+        code_symbols[1].ctypes.data,
         p.restart,
         int(p.progressive),
         p.al,

@@ -22,10 +22,10 @@ SAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 # libjpeg reads 4:2:0 chroma at this scale with a 2x2 IDCT of its low AC coefficients; ours is
 # each chroma block's DC replicated: per-channel differences on these photographs at q60..q95
 # reach a mean of 5.4 and a maximum of 78 (blue, at saturated colour edges).
-TOLERANCE_420 = {"mean": 6.0, "max": 96}
+TOLERANCE_420 = (6.0, 96)  # mean, max per channel
 # A progressive file's DC first scan lacks Al low bits (libjpeg's scripts: Al = 1): the DC is
 # off by at most one quantiser step / 8 in each component; seen: mean 2.2, max 6.
-TOLERANCE_PROGRESSIVE_444 = {"mean": 3.0, "max": 8}
+TOLERANCE_PROGRESSIVE_444 = (3.0, 8)
 
 
 @pytest.fixture(scope="module", params=PHOTOS)
@@ -70,15 +70,14 @@ def test_444_and_422_are_libjpegs_pixels(photograph, sampling, quality):
 @pytest.mark.parametrize("quality", [60, 90, 95])
 def test_420_is_within_the_stated_tolerance_of_libjpeg(photograph, quality):
     blob = jpeg_bytes(photograph, quality=quality, subsampling=2)
-    assert_close(ours(blob).bgr, libjpeg_eighth(blob), TOLERANCE_420["mean"], TOLERANCE_420["max"])
+    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_420)
 
 
 def test_progressive_files_are_read_from_their_dc_scan_within_tolerance(photograph):
     blob = jpeg_bytes(photograph, quality=75, progressive=True, subsampling=0)
-    tol = TOLERANCE_PROGRESSIVE_444
-    assert_close(ours(blob).bgr, libjpeg_eighth(blob), tol["mean"], tol["max"])
+    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_PROGRESSIVE_444)
     blob = jpeg_bytes(photograph, quality=75, progressive=True, subsampling=2)
-    assert_close(ours(blob).bgr, libjpeg_eighth(blob), TOLERANCE_420["mean"], TOLERANCE_420["max"])
+    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_420)
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
@@ -127,7 +126,7 @@ def test_odd_sizes(photo, size, sampling):
     if sampling != "4:2:0":
         assert np.array_equal(got, want)
     elif min(size) >= 64:  # a few pixels of replicated chroma average nothing out
-        assert_close(got, want, TOLERANCE_420["mean"], TOLERANCE_420["max"])
+        assert_close(got, want, *TOLERANCE_420)
     else:
         assert got.shape == want.shape
 
