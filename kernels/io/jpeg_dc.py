@@ -1,12 +1,9 @@
-"""The 1/8-scale JPEG decoder for thumbnails (jpeg_dc.cpp): entropy decoding only, on every
-core, for the files it supports; None for the rest, which the caller decodes with libjpeg.
+"""The 1/8-scale JPEG decoder for thumbnails (jpeg_dc.cpp over jpeg_entropy.cpp): entropy
+decoding only, on every core, for the files jpeg_scan takes; None for the rest, which the
+caller decodes with libjpeg.
 
-Supported: 8-bit YCbCr with three components in one interleaved first scan, Huffman coded:
-baseline/extended sequential (every block's DC from its AC-skipping decode) or progressive
-(only the DC first scan is read: its successive-approximation low bits are missing, at most
-(2^Al - 1) x quantiser / 8 per block). Chroma sampled by integral factors up to 4. Not
-supported (None): arithmetic coding, lossless, 12-bit, grey, CMYK, RGB-coded JPEGs, a first
-scan without all three components, and anything whose headers or data do not add up.
+Progressive files: only the DC first scan is read; its successive-approximation low bits are
+missing, at most (2^Al - 1) x quantiser / 8 per block.
 
 What libjpeg itself gives at this scale (OpenCV's IMREAD_REDUCED_COLOR_8, Pillow's draft) is
 the same for 4:4:4 and 4:2:2 files (DC x quantiser / 8 + 128, chroma replicated, the same
@@ -17,37 +14,12 @@ has 8x8 detail (tests/kernels/io/test_jpeg_dc.py states the tolerance).
 
 from __future__ import annotations
 
-import ctypes
-import struct
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
-from . import native
+from . import jpeg_scan
 from .workers import thread_count
-
-SOURCE = Path(__file__).with_name("jpeg_dc.cpp")
-_SEQUENTIAL = frozenset({0xC0, 0xC1})
-_OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the C++ decoder needs from the headers, checked."""
-
-    width: int
-    height: int
-    sampling: tuple[tuple[int, int], ...]  # (h, v) per component, frame order = scan order
-    dc_quant: tuple[int, ...]
-    tables: tuple[tuple[int, int], ...]  # (DC table, AC table) per component
-    huffman: dict[tuple[int, int], tuple[bytes, bytes]]  # (class, id) -> (counts, symbols)
-    restart: int
-    progressive: bool
-    al: int
-    scan: int  # offset of the first entropy-coded byte
 
 
 @dataclass(frozen=True)
@@ -59,201 +31,20 @@ class Decoded:
     overlap_bits: int  # decoded twice: from each speculative start to its sync point
 
 
-class _Unsupported(Exception):
-    pass
-
-
-def plan(data: bytes) -> Plan | None:
-    """Walk the headers up to the first scan; None for anything the decoder does not take."""
-    try:
-        return _plan(data)
-    except (_Unsupported, struct.error, IndexError):
-        return None
-
-
-def _plan(data: bytes) -> Plan:
-    if data[:2] != b"\xff\xd8":
-        raise _Unsupported
-    pos = 2
-    quant: dict[int, int] = {}
-    huff: dict[tuple[int, int], tuple[bytes, bytes]] = {}
-    frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None = None
-    restart, jfif, adobe = 0, False, -1
-    while True:
-        if data[pos] != 0xFF:
-            raise _Unsupported
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        if marker in _STANDALONE:
-            pos += 2
-            continue
-        (length,) = struct.unpack_from(">H", data, pos + 2)
-        seg = data[pos + 4 : pos + 2 + length]
-        if length < 2 or len(seg) != length - 2:
-            raise _Unsupported
-        if marker == 0xDB:
-            _quant(seg, quant)
-        elif marker == 0xC4:
-            _huffman(seg, huff)
-        elif marker in _SEQUENTIAL or marker == 0xC2:
-            if frame is not None or seg[0] != 8 or seg[5] != 3:
-                raise _Unsupported  # a second frame, 12-bit, grey or CMYK
-            height, width = struct.unpack_from(">HH", seg, 1)
-            comps = [
-                (seg[6 + 3 * i], seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 15, seg[8 + 3 * i])
-                for i in range(3)
-            ]
-            frame = (marker, width, height, comps)
-        elif marker in _OTHER_SOF or marker == 0xD9:
-            raise _Unsupported  # arithmetic, lossless, hierarchical; or no scan at all
-        elif marker == 0xDD:
-            (restart,) = struct.unpack_from(">H", seg)
-        elif marker == 0xE0 and seg[:5] == b"JFIF\x00":
-            jfif = True
-        elif marker == 0xEE and seg[:5] == b"Adobe" and len(seg) >= 12:
-            adobe = seg[11]
-        elif marker == 0xDA:
-            return _checked(frame, seg, pos + 2 + length, quant, huff, restart, jfif, adobe)
-        pos += 2 + length
-
-
-def _quant(seg: bytes, quant: dict[int, int]) -> None:
-    i = 0
-    while i < len(seg):
-        precision, table = seg[i] >> 4, seg[i] & 15
-        if precision > 1 or table > 3 or i + 1 + 64 * (precision + 1) > len(seg):
-            raise _Unsupported
-        quant[table] = seg[i + 1] if precision == 0 else struct.unpack_from(">H", seg, i + 1)[0]
-        i += 1 + 64 * (precision + 1)
-
-
-def _huffman(seg: bytes, huff: dict[tuple[int, int], tuple[bytes, bytes]]) -> None:
-    i = 0
-    while i < len(seg):
-        cls, table = seg[i] >> 4, seg[i] & 15
-        counts = seg[i + 1 : i + 17]
-        n = sum(counts)
-        symbols = seg[i + 17 : i + 17 + n]
-        if cls > 1 or table > 3 or len(counts) != 16 or n > 256 or len(symbols) != n:
-            raise _Unsupported
-        huff[(cls, table)] = (counts, symbols)
-        i += 17 + n
-
-
-def _checked(
-    frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None,
-    sos: bytes,
-    scan: int,
-    quant: dict[int, int],
-    huff: dict[tuple[int, int], tuple[bytes, bytes]],
-    restart: int,
-    jfif: bool,
-    adobe: int,
-) -> Plan:
-    if frame is None or sos[0] != 3 or len(sos) != 1 + 2 * 3 + 3:
-        raise _Unsupported
-    marker, width, height, comps = frame
-    ids = [c[0] for c in comps]
-    # libjpeg's colour-space guess (jdapimin.c): JFIF, else Adobe's transform, else the ids.
-    if not jfif and (adobe == 0 or (adobe < 0 and ids == [82, 71, 66])):
-        raise _Unsupported  # RGB-coded
-    if [sos[1 + 2 * i] for i in range(3)] != ids:
-        raise _Unsupported  # components in another order than the frame's
-    tables = tuple((sos[2 + 2 * i] >> 4, sos[2 + 2 * i] & 15) for i in range(3))
-    ss, se, ah, al = sos[7], sos[8], sos[9] >> 4, sos[9] & 15
-    progressive = marker == 0xC2
-    if progressive and (ss, se, ah) != (0, 0, 0):
-        raise _Unsupported  # the first scan is not the DC first scan
-    if not progressive and (ss, se, ah, al) != (0, 63, 0, 0):
-        raise _Unsupported
-    sampling = tuple((h, v) for _, h, v, _ in comps)
-    hmax, vmax = max(h for h, _ in sampling), max(v for _, v in sampling)
-    if width == 0 or height == 0 or sum(h * v for h, v in sampling) > 10:
-        raise _Unsupported
-    if any(not 1 <= h <= 4 or not 1 <= v <= 4 or hmax % h or vmax % v for h, v in sampling):
-        raise _Unsupported
-    for dc, ac in tables:
-        if (0, dc) not in huff or (not progressive and (1, ac) not in huff):
-            raise _Unsupported
-    if any(c[3] not in quant for c in comps):
-        raise _Unsupported
-    return Plan(
-        width=width,
-        height=height,
-        sampling=sampling,
-        dc_quant=tuple(quant[c[3]] for c in comps),
-        tables=tables,
-        huffman=huff,
-        restart=restart,
-        progressive=progressive,
-        al=al,
-        scan=scan,
-    )
-
-
-@cache
-def _lib() -> ctypes.CDLL | None:
-    lib = native.build(SOURCE, "io-jpeg-dc", "thumbnails decode through libjpeg")
-    if lib is None:
-        return None
-    p, i, n = ctypes.c_void_p, ctypes.c_int, ctypes.c_long
-    lib.jpeg_dc_decode.argtypes = [p, n, i, i, i, p, p, p, p, p, p, p, p, p, i, i, i, i, p, n, p]
-    lib.jpeg_dc_decode.restype = i
-    return lib
-
-
 def available() -> bool:
-    return _lib() is not None
+    return jpeg_scan.available()
 
 
 def decode(data: bytes, threads: int | None = None) -> Decoded | None:
     """The 1/8-scale BGR image of a JPEG as libjpeg scales it (see the module note for how
     close), decoded on `threads` (default: every core); None when the file is not one this
     decoder takes or its data does not decode cleanly (libjpeg then decides what it is)."""
-    lib = _lib()
-    p = plan(data)
-    if lib is None or p is None:
+    plan = jpeg_scan.plan(data)
+    if plan is None:
         return None
-    tables = np.zeros((2, 4, 16 + 256), np.uint8)  # [class][id]: counts, then symbols
-    for (cls, table), (counts, symbols) in p.huffman.items():
-        tables[cls, table, :16] = np.frombuffer(counts, np.uint8)
-        tables[cls, table, 16 : 16 + len(symbols)] = np.frombuffer(symbols, np.uint8)
-    code_counts = np.ascontiguousarray(tables[:, :, :16])
-    code_symbols = np.ascontiguousarray(tables[:, :, 16:])
-    per_comp = np.array(
-        [
-            [h for h, _ in p.sampling],
-            [v for _, v in p.sampling],
-            p.dc_quant,
-            [dc for dc, _ in p.tables],
-            [ac for _, ac in p.tables],
-        ],
-        np.intc,
-    )
-    out = np.empty(((p.height + 7) // 8, (p.width + 7) // 8, 3), np.uint8)
-    stats = np.zeros(4, np.int_)
-    scan = np.frombuffer(data, np.uint8)[p.scan :]
-    status = lib.jpeg_dc_decode(
-        scan.ctypes.data,
-        len(scan),
-        p.width,
-        p.height,
-        3,
-        *(per_comp[k].ctypes.data for k in range(5)),
-        code_counts[0].ctypes.data,
-        code_symbols[0].ctypes.data,
-        code_counts[1].ctypes.data,
-        code_symbols[1].ctypes.data,
-        p.restart,
-        int(p.progressive),
-        p.al,
-        threads or thread_count(),
-        out.ctypes.data,
-        out.strides[0],
-        stats.ctypes.data,
-    )
-    if status != 0:
+    with jpeg_scan.opened(data, plan) as scan:
+        got = scan.eighth(threads or thread_count()) if scan else None
+    if got is None:
         return None
-    return Decoded(out, *(int(v) for v in stats))
+    bgr, stats = got
+    return Decoded(bgr, stats.threads, stats.syncs, stats.intervals, stats.overlap_bits)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -21,15 +22,16 @@ SOURCE = Path(__file__).with_name("convert_loops.cpp")
 _ptr, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 
 
-def build(source: Path, name: str, fallback: str) -> ctypes.CDLL | None:
-    """`source` (a C++ file of kernels/io) compiled and loaded, or None without a compiler or
-    when the build fails (logged, with what kernels.io does instead: `fallback`)."""
+def build(sources: Sequence[Path], name: str, fallback: str) -> ctypes.CDLL | None:
+    """`sources` (C++ files of kernels/io, compiled as one in this order) built and loaded, or
+    None without a compiler or when the build fails (logged, with what kernels.io does
+    instead: `fallback`)."""
     try:
         from kernels.backends import cpu_build
 
         if cpu_build.compiler() is None:
             return None
-        return cpu_build.load(source.read_text(), name)
+        return cpu_build.load("\n".join(src.read_text() for src in sources), name)
     except (OSError, RuntimeError) as exc:  # BuildError is a RuntimeError
         log.warning("kernels.io %s unavailable, %s: %s", name, fallback, exc)
         return None
@@ -37,7 +39,7 @@ def build(source: Path, name: str, fallback: str) -> ctypes.CDLL | None:
 
 @cache
 def _lib() -> ctypes.CDLL | None:
-    lib = build(SOURCE, "io-convert", "using NumPy")
+    lib = build([SOURCE], "io-convert", "using NumPy")
     if lib is None:
         return None
     for name in ("u8_to_working", "u16_to_working"):
