@@ -102,7 +102,7 @@ def draft_scale(size: tuple[int, int], requested: tuple[int, int]) -> int:
     return next((s for s in (8, 4, 2, 1) if fit >= s), 1)  # smaller than asked: full size
 
 
-def _complete(data: bytes, sos: int) -> bool:
+def complete(data: bytes, sos: int) -> bool:
     """The entropy-coded data after the first scan reaches an EOI marker. libjpeg pads a
     truncated scan with grey and only warns (OpenCV passes that on as an image); Pillow
     refuses it, and so do we. Searched from the end (where the EOI is): a forward search
@@ -115,7 +115,7 @@ def _complete(data: bytes, sos: int) -> bool:
 def decode_bgr(data: bytes, scale: int = 1, head: Header | None = None) -> np.ndarray:
     """HxWx3 uint8 BGR as stored (not rotated, no profile applied), at 1/scale size. `head`:
     header(data), when the caller has it already."""
-    if not _complete(data, (head or header(data)).sos):
+    if not complete(data, (head or header(data)).sos):
         raise CorruptImage("the JPEG image data is truncated")
     flags = _REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION
     try:
@@ -132,7 +132,7 @@ def decode_reduced(data: bytes, scale: int, head: Header | None = None) -> np.nd
     (kernels/io/jpeg_dc.py: libjpeg's pixels for 4:4:4 and 4:2:2, close for 4:2:0 and
     progressive files) where it takes the file, libjpeg otherwise."""
     if scale == 8:
-        if not _complete(data, (head or header(data)).sos):
+        if not complete(data, (head or header(data)).sos):
             raise CorruptImage("the JPEG image data is truncated")
         eighth = jpeg_dc.decode(data)
         if eighth is not None:

@@ -16,7 +16,7 @@ import ctypes
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class Plan:
     progressive: bool
     al: int
     scan: int  # offset of the first entropy-coded byte
+    segments: tuple[tuple[int, int, int], ...] = ()  # (marker, start, end) up to the SOS's
 
 
 class _Unsupported(Exception):
@@ -66,6 +67,7 @@ def _plan(data: bytes) -> Plan:
     huff: dict[tuple[int, int], tuple[bytes, bytes]] = {}
     frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None = None
     restart, jfif, adobe = 0, False, -1
+    segments: list[tuple[int, int, int]] = []
     while True:
         if data[pos] != 0xFF:
             raise _Unsupported
@@ -80,6 +82,7 @@ def _plan(data: bytes) -> Plan:
         seg = data[pos + 4 : pos + 2 + length]
         if length < 2 or len(seg) != length - 2:
             raise _Unsupported
+        segments.append((marker, pos, pos + 2 + length))
         if marker == 0xDB:
             _quant(seg, quant)
         elif marker == 0xC4:
@@ -102,7 +105,8 @@ def _plan(data: bytes) -> Plan:
         elif marker == 0xEE and seg[:5] == b"Adobe" and len(seg) >= 12:
             adobe = seg[11]
         elif marker == 0xDA:
-            return _checked(frame, seg, pos + 2 + length, quant, huff, restart, jfif, adobe)
+            checked = _checked(frame, seg, pos + 2 + length, quant, huff, restart, jfif, adobe)
+            return replace(checked, segments=tuple(segments))
         pos += 2 + length
 
 
