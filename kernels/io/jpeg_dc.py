@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import jpeg_scan
-from .workers import thread_count
+from . import jpeg_scan, workers
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def decode(data: bytes, threads: int | None = None) -> Decoded | None:
     if plan is None:
         return None
     with jpeg_scan.opened(data, plan) as scan:
-        got = scan.eighth(threads or thread_count()) if scan else None
+        got = scan.eighth(threads or workers.thread_count()) if scan else None
     if got is None:
         return None
     bgr, stats = got

@@ -32,8 +32,8 @@ from functools import partial
 import cv2
 import numpy as np
 
-from . import jpeg, jpeg_scan
-from .workers import map_strips, thread_count
+from . import jpeg, jpeg_scan, workers
+from .workers import map_strips
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def decode_bands(data: bytes, sink: Sink, threads: int | None = None) -> Split |
     """Decode `data` in strips on `threads` (default: every core), each strip's rows handed
     to `sink`. None when this path does not apply or a strip fails: the caller then decodes the
     file whole (some strips may have reached `sink` already, so it must overwrite them)."""
-    threads = threads or thread_count()
+    threads = threads or workers.thread_count()
     plan = jpeg_scan.plan(data)
     if plan is None or plan.progressive or threads < 2:
         return None

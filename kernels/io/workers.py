@@ -9,8 +9,9 @@ deadlock however many callers share it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 from typing import TypeVar
 
@@ -20,8 +21,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+_limit: int | None = None
+
+
 @cache
-def thread_count() -> int:
+def _cores() -> int:
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
@@ -29,9 +33,25 @@ def thread_count() -> int:
     return max(1, min(MAX_THREADS, cores))
 
 
+def thread_count() -> int:
+    return _limit or _cores()
+
+
+@contextmanager
+def limited(threads: int) -> Iterator[None]:
+    """Split images over at most `threads` threads meanwhile (bench/io.py's one-thread rows;
+    not for concurrent use)."""
+    global _limit
+    before, _limit = _limit, max(1, min(threads, _cores()))
+    try:
+        yield
+    finally:
+        _limit = before
+
+
 @cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=thread_count(), thread_name_prefix="kernels-io-strip")
+    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="kernels-io-strip")
 
 
 def map_strips(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
