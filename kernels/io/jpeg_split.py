@@ -38,6 +38,10 @@ from .workers import map_strips
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN_PIXELS = 2 << 20  # below, one libjpeg call (the set-up would eat the gain)
+# At most this many bytes of BGR per strip: OpenCV allocates each strip's pixels on the worker
+# thread, and glibc serves a worker's allocations over 32 MB (its largest mmap threshold) with
+# fresh pages every time, whose page faults doubled a strip's decode time on the 2-core host.
+STRIP_BYTES = 16 << 20
 _FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 # Header segments a strip needs: tables, frame, restart interval, and the two that decide
 # libjpeg's colour space (JFIF APP0, Adobe APP14). EXIF, ICC and comments are left out.
@@ -76,13 +80,14 @@ def decode_bands(data: bytes, sink: Sink, threads: int | None = None) -> Split |
     mcu_w = 8 * max(h for h, _ in plan.sampling)
     rows = -(-plan.height // mcu_h)
     halo = 1 if mcu_h > 8 else 0
+    count = max(threads, -(-plan.width * plan.height * 3 // STRIP_BYTES))
     head, tail = _header(data, plan)
     with jpeg_scan.opened(data, plan) as scan:
         if scan is None:
             return None
         if plan.restart:
             per_row = -(-plan.width // mcu_w)
-            made = _by_interval(scan, plan.restart, per_row, rows, threads, halo, len(data))
+            made = _by_interval(scan, plan.restart, per_row, rows, count, halo, len(data))
             intervals, syncs = -(-rows * per_row // plan.restart), 0
         else:
             found = scan.rows(threads)
@@ -91,7 +96,7 @@ def decode_bands(data: bytes, sink: Sink, threads: int | None = None) -> Split |
             pos, pred, stats = found
             made = [
                 (s, partial(scan.rebuild, int(pos[s.first]), int(pos[s.last]), pred[s.first]))
-                for s in _strips(list(range(rows)), rows, threads, halo)
+                for s in _strips(list(range(rows)), rows, count, halo)
             ]
             intervals, syncs = 0, stats.syncs
 
@@ -131,11 +136,11 @@ def _header(data: bytes, plan: jpeg_scan.Plan) -> tuple[bytes, bytes]:
     return kept[: before + 5], kept[before + 7 :] + data[sos[1] : sos[2]]
 
 
-def _strips(cuts: list[int], rows: int, threads: int, halo: int) -> list[Strip]:
-    """About `threads` strips of equal height, cut at rows from `cuts` (the rows a strip may
+def _strips(cuts: list[int], rows: int, count: int, halo: int) -> list[Strip]:
+    """About `count` strips of equal height, cut at rows from `cuts` (the rows a strip may
     start at; row 0 among them); each decodes from the cut at or above its first row - halo
     to the cut at or below its end + halo."""
-    bounds = sorted({min(cuts, key=lambda c: abs(c - k * rows / threads)) for k in range(threads)})
+    bounds = sorted({min(cuts, key=lambda c: abs(c - k * rows / count)) for k in range(count)})
     bounds = [b for b in bounds if b < rows] + [rows]
     starts = [*cuts, rows]
     out = []
@@ -151,17 +156,17 @@ def _by_interval(
     restart: int,
     per_row: int,
     rows: int,
-    threads: int,
+    count: int,
     halo: int,
     size: int,
 ) -> list[tuple[Strip, Callable[[], bytes | None]]]:
     """Strips cut where a restart interval starts an MCU row, their data those intervals."""
-    count = -(-rows * per_row // restart)
-    starts = {i * restart // per_row: i for i in range(count) if i * restart % per_row == 0}
-    strips = _strips(sorted(starts), rows, threads, halo)
+    intervals = -(-rows * per_row // restart)
+    starts = {i * restart // per_row: i for i in range(intervals) if i * restart % per_row == 0}
+    strips = _strips(sorted(starts), rows, count, halo)
 
     def interval_at(row: int) -> int:
-        return count if row >= rows else starts[row]
+        return intervals if row >= rows else starts[row]
 
     return [
         (s, partial(scan.intervals, interval_at(s.first), interval_at(s.last), size))
