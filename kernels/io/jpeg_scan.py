@@ -187,8 +187,11 @@ def _checked(
 @cache
 def _lib() -> ctypes.CDLL | None:
     lib = native.build(SOURCES, "io-jpeg", "JPEG thumbnails and strips decode through libjpeg")
-    if lib is None:
-        return None
+    return None if lib is None else bind(lib)
+
+
+def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    """Declare the C functions of `lib` (the cached build, or a sanitizer build by hand)."""
     p, i, n = ctypes.c_void_p, ctypes.c_int, ctypes.c_long
     lib.jpeg_scan_open.argtypes = [p, n, p, p, p]
     lib.jpeg_scan_open.restype = p
