@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import jpeg_strips, tiff
-from .colour import OUTPUT_PROFILES, encoding
+from . import jpeg_strips, png_parallel, tiff
+from .colour import OUTPUT_PROFILES, Encoding, encoding
 from .convert import from_working
 from .icc import build_profile
 from .metadata import MetadataPolicy, export_exif, text_tags
@@ -74,8 +74,12 @@ def encode(
             exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
         )
     icc = build_profile(profile, linear=linear_out)
-    pixels = from_working(image, enc, bit_depth, dither=dither)
     exif = export_exif(metadata_source, metadata_policy, strip_location=strip_location)
+    big = image.shape[0] * image.shape[1] >= png_parallel.PARALLEL_MIN_PIXELS
+    if fmt == "png" and bit_depth == 8 and big and png_parallel.available():
+        level = effort if effort is not None else 6
+        return _png8_in_chunks(image, enc, alpha, dither=dither, level=level, icc=icc, exif=exif)
+    pixels = from_working(image, enc, bit_depth, dither=dither)
     if alpha is not None:
         pixels = np.dstack([pixels, _quantise_alpha(alpha, pixels.dtype)])
 
@@ -165,6 +169,32 @@ def _jpeg(
         subsampling=subsampling,
         icc_profile=build_profile(profile),
         exif=exif,
+    )
+
+
+def _png8_in_chunks(
+    image: np.ndarray,
+    enc: Encoding,
+    alpha: np.ndarray | None,
+    *,
+    dither: bool,
+    level: int,
+    icc: bytes,
+    exif: bytes | None,
+) -> bytes:
+    """8-bit PNG in chunks on every core (kernels/io/png_parallel.py), each chunk converted
+    where it is filtered and deflated."""
+
+    def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+        band = from_working(image[top:end], enc, 8, dither=dither, y0=top, parallel=parallel)
+        if alpha is None:
+            return band
+        return np.dstack([band, _quantise_alpha(alpha[top:end], band.dtype)])
+
+    height, width = image.shape[:2]
+    channels = 3 if alpha is None else 4
+    return png_parallel.encode(
+        produce, height, width, channels, level=level, icc_profile=icc, exif=exif
     )
 
 
