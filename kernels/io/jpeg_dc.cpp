@@ -1,42 +1,65 @@
-// The 1/8-scale JPEG decoder for thumbnails, compiled after jpeg_entropy.cpp in one build:
-// each 8x8 block's DC coefficient alone is its mean, so the 1/8 image is DC x quantiser / 8
-// + 128 per block (libjpeg's jpeg_idct_1x1, range limit and all), then YCbCr -> BGR with
-// libjpeg's fixed-point tables and chroma replicated, as libjpeg does at this scale except
-// where it reads chroma with a larger IDCT (4:2:0: kernels/io/jpeg_dc.py says how close).
+// The 1/8-scale JPEG decoder for thumbnails, compiled after jpeg_entropy.cpp in one build,
+// computing what libjpeg computes at this scale: each 8x8 block's DC coefficient alone is its
+// mean, so a block is one sample, DC x quantiser / 8 + 128 (jpeg_idct_1x1, range limit and
+// all); a component libjpeg scales up instead of upsampling (4:2:0 chroma) is a 2x2 IDCT of
+// its block (jpeg_idct_2x2: the entropy decode reads those blocks' AC values and leaves their
+// AC part, ac_2x2); then YCbCr -> BGR with libjpeg's fixed-point tables, other chroma
+// replicated. A progressive file's DC scan has no AC: there the 2x2 is its DC.
 
 namespace {
 
-inline uint8_t idct_1x1(long dc, int q) {
-    // The coefficient is a JCOEF (16 bits); the IDCT range-limit table wraps what is out of
-    // range by more than 384 (only corrupt data gets there).
-    const int coef = static_cast<int16_t>(dc);
-    const int v = ((coef * q + 4) >> 3) & 1023;
+// libjpeg's IDCT range limit: +128, clamped, wrapping what is out of range by more than 384
+// (only corrupt data gets there).
+inline uint8_t range_limit(long v) {
+    v &= 1023;
     return static_cast<uint8_t>(v < 128 ? v + 128 : v < 512 ? 255 : v < 896 ? 0 : v - 896);
 }
 
+inline uint8_t idct_1x1(int16_t coef, int q) { return range_limit((coef * q + 4) >> 3); }
+
 inline uint8_t clamp255(int v) { return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v); }
 
-// Absolute DCs (the predictors restart with each interval) -> 1/8-scale component planes,
-// each block one sample at its place in its component's block grid.
-void to_planes(const Scan& s, const int16_t* diffs, std::vector<uint8_t>* planes, const long* pw) {
+
+// Absolute DCs (the predictors restart with each interval; as libjpeg's 16-bit coefficients)
+// -> 1/8-scale component planes: a sample per block at its place in its component's block
+// grid, or for a 2x2 block its 2x2 IDCT (its AC part from ac2; a DC scan's: none).
+void to_planes(const Scan& s, const int16_t* diffs, const int32_t* ac2,
+               std::vector<uint8_t>* planes, const long* pw) {
     const Geometry& g = s.g;
     long offset[MAX_BLOCKS_PER_MCU];  // of each block of an MCU from the MCU's first sample
-    for (int p = 0; p < g.nblocks; ++p) offset[p] = g.by[p] * pw[g.comp_of[p]] + g.bx[p];
+    for (int p = 0; p < g.nblocks; ++p) {
+        const int c = g.comp_of[p];
+        offset[p] = s.scale[c] * (g.by[p] * pw[c] + g.bx[p]);
+    }
     long pred[3] = {0, 0, 0};
     long since_restart = 0;
     for (long my = 0; my < s.mcuy; ++my) {
         uint8_t* row[3];
-        for (int c = 0; c < 3; ++c) row[c] = planes[c].data() + my * s.comp_v[c] * pw[c];
+        for (int c = 0; c < 3; ++c) row[c] = planes[c].data() + my * s.comp_v[c] * s.scale[c] * pw[c];
         for (long mx = 0; mx < s.mcux; ++mx) {
             if (s.restart > 0 && since_restart == s.restart) {
                 pred[0] = pred[1] = pred[2] = 0;
                 since_restart = 0;
             }
             ++since_restart;
+            const int32_t* a = ac2 + 4 * (my * s.mcux + mx) * g.scaled;
             for (int p = 0; p < g.nblocks; ++p) {
                 const int c = g.comp_of[p];
                 pred[c] += *diffs++;
-                row[c][mx * s.comp_h[c] + offset[p]] = idct_1x1(pred[c] * (1L << s.al), s.comp_q[c]);
+                const int16_t coef = static_cast<int16_t>(pred[c] * (1L << s.al));
+                uint8_t* at = row[c] + (mx * s.comp_h[c] * s.scale[c] + offset[p]);
+                if (s.scale[c] == 1) {
+                    at[0] = idct_1x1(coef, s.comp_q[c]);
+                } else if (g.slot[p] < 0) {  // a DC scan: the DC's 2x2 is four of its 1x1
+                    at[0] = at[1] = at[pw[c]] = at[pw[c] + 1] = idct_1x1(coef, s.comp_q[c]);
+                } else {
+                    const long dq = static_cast<long>(coef) * s.comp_q[c];
+                    const int32_t* k = a + 4 * g.slot[p];
+                    at[0] = range_limit((dq + k[0] + 4) >> 3);
+                    at[1] = range_limit((dq + k[1] + 4) >> 3);
+                    at[pw[c]] = range_limit((dq + k[2] + 4) >> 3);
+                    at[pw[c] + 1] = range_limit((dq + k[3] + 4) >> 3);
+                }
             }
         }
     }
@@ -57,12 +80,14 @@ void to_bgr(const Scan& s, const std::vector<uint8_t>* planes, const long* pw, u
     std::vector<int32_t> col[3];  // the plane column of each output column
     for (int c = 0; c < 3; ++c) {
         col[c].resize(ow);
-        for (long x = 0; x < ow; ++x) col[c][x] = static_cast<int32_t>(x * s.comp_h[c] / s.hmax);
+        for (long x = 0; x < ow; ++x)
+            col[c][x] = static_cast<int32_t>(x * s.comp_h[c] * s.scale[c] / s.hmax);
     }
+    auto plane_row = [&](int c, long y) {
+        return planes[c].data() + (y * s.comp_v[c] * s.scale[c] / s.vmax) * pw[c];
+    };
     for (long y = 0; y < oh; ++y) {
-        const uint8_t* yr = planes[0].data() + (y * s.comp_v[0] / s.vmax) * pw[0];
-        const uint8_t* cbr = planes[1].data() + (y * s.comp_v[1] / s.vmax) * pw[1];
-        const uint8_t* crr = planes[2].data() + (y * s.comp_v[2] / s.vmax) * pw[2];
+        const uint8_t *yr = plane_row(0, y), *cbr = plane_row(1, y), *crr = plane_row(2, y);
         const int32_t *c0 = col[0].data(), *c1 = col[1].data(), *c2 = col[2].data();
         uint8_t* o = out + y * out_row;
         for (long x = 0; x < ow; ++x) {
@@ -85,16 +110,17 @@ int jpeg_scan_eighth(void* handle, int threads, uint8_t* out, long out_row, long
     const Scan& s = *static_cast<Scan*>(handle);
     if (threads < 1 || threads > 64) return BAD_ARGS;
     std::unique_ptr<int16_t[]> diffs(new (std::nothrow) int16_t[s.total]);
-    if (!diffs) return NO_MEMORY;
-    const int status = s.entropy(threads, diffs.get(), nullptr, stats);
+    std::unique_ptr<int32_t[]> ac2(new (std::nothrow) int32_t[4 * s.mcus * s.g.scaled + 4]);
+    if (!diffs || !ac2) return NO_MEMORY;
+    const int status = s.entropy(threads, diffs.get(), nullptr, ac2.get(), stats);
     if (status != OK) return status;
     std::vector<uint8_t> planes[3];
     long pw[3];
     for (int c = 0; c < 3; ++c) {
-        pw[c] = s.mcux * s.comp_h[c];
-        planes[c].resize(pw[c] * s.mcuy * s.comp_v[c]);
+        pw[c] = s.mcux * s.comp_h[c] * s.scale[c];
+        planes[c].resize(pw[c] * s.mcuy * s.comp_v[c] * s.scale[c]);
     }
-    to_planes(s, diffs.get(), planes, pw);
+    to_planes(s, diffs.get(), ac2.get(), planes, pw);
     to_bgr(s, planes, pw, out, out_row);
     return OK;
 }

@@ -1,15 +1,14 @@
 """The 1/8-scale JPEG decoder for thumbnails (jpeg_dc.cpp over jpeg_entropy.cpp): entropy
-decoding only, on every core, for the files jpeg_scan takes; None for the rest, which the
-caller decodes with libjpeg.
+decoding on every core, the AC codes skipped, for the files jpeg_scan takes; None for the
+rest, which the caller decodes with libjpeg.
 
-Progressive files: only the DC first scan is read; its successive-approximation low bits are
-missing, at most (2^Al - 1) x quantiser / 8 per block.
-
-What libjpeg itself gives at this scale (OpenCV's IMREAD_REDUCED_COLOR_8, Pillow's draft) is
-the same for 4:4:4 and 4:2:2 files (DC x quantiser / 8 + 128, chroma replicated, the same
-fixed-point YCbCr tables); for 4:2:0 libjpeg reads chroma with a 2x2 IDCT of its low AC
-coefficients instead of replicating its DC, so our chroma is the 16x16 average where libjpeg's
-has 8x8 detail (tests/kernels/io/test_jpeg_dc.py states the tolerance).
+Baseline files give libjpeg's own 1/8-scale pixels (OpenCV's IMREAD_REDUCED_COLOR_8, Pillow's
+draft): each block's DC x quantiser / 8 + 128, the same fixed-point YCbCr tables, chroma
+replicated, except 4:2:0 chroma, which libjpeg reads with a 2x2 IDCT (and so do we, from the
+chroma blocks' AC coefficients in a second pass). Progressive files: only the DC first scan
+is read, so the successive-approximation low bits are missing (at most (2^Al - 1) x quantiser
+/ 8 per block) and 4:2:0 chroma is its DC (tests/kernels/io/test_jpeg_dc.py states the
+tolerances).
 """
 
 from __future__ import annotations

@@ -50,8 +50,9 @@ enum Status {
 };
 
 struct Table {
-    // AC: advance (code length + magnitude bits) | index step << 8 (0: end of block). DC:
-    // code length | magnitude bits << 8. 0: the code is longer than LOOK bits (slow path).
+    // AC: advance (code length + magnitude bits) | index step << 5 (0: end of block) |
+    // magnitude bits << 10. DC: code length | magnitude bits << 8. 0: the code is longer
+    // than LOOK bits (slow path).
     uint16_t fast[1 << LOOK];
     int32_t maxcode[17];  // largest code of each length, -1 if none
     int32_t valoff[17];   // symbol index of a code of each length, minus the code
@@ -64,7 +65,7 @@ inline uint16_t ac_entry(int len, int sym) {
     const int s = sym & 15, r = sym >> 4;
     // As libjpeg: a zero-magnitude symbol other than ZRL (0xF0) ends the block.
     const int step = s ? r + 1 : (r == 15 ? 16 : 0);
-    return static_cast<uint16_t>((len + s) | (step << 8));
+    return static_cast<uint16_t>((len + s) | (step << 5) | (s << 10));
 }
 
 bool build(Table& t, const uint8_t* counts, const uint8_t* syms, bool dc) {
@@ -168,18 +169,89 @@ inline void skip_ac(Reader& r, const Table& ac, bool& bad) {
     for (int k = 1; k < 64;) {
         r.refill();
         const uint16_t a = ac.fast[r.w >> (64 - LOOK)];
-        int advance = a & 0xFF, step = a >> 8;
+        int advance = a & 31, step = (a >> 5) & 31;
         if (!a) {
             int sym = 0;
             const int n = slow_code(ac, r.w, sym);
             const uint16_t full = n ? ac_entry(n, sym) : 16;
             bad |= !n;
-            advance = full & 0xFF;
-            step = full >> 8;
+            advance = full & 31;
+            step = (full >> 5) & 31;
         }
         r.consume(advance);
         if (!step) break;
         k += step;
+    }
+}
+
+// libjpeg's zigzag -> natural order, with 16 extra entries so a corrupt run past the end
+// lands on the last coefficient as in libjpeg (jpeg_natural_order).
+constexpr int NATURAL[80] = {
+    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33,
+    40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36,
+    29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
+    47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63};
+
+// A block's AC coefficients (after its DC code), in natural order into coef[1..63] (the
+// caller zeroes coef). Codes as skip_ac reads them. Returns the OR of `wanted` over the
+// natural positions written (which of the caller's coefficients are not zero).
+inline uint64_t read_ac(Reader& r, const Table& ac, int16_t* coef, uint64_t wanted, bool& bad) {
+    uint64_t seen = 0;
+    for (int k = 1; k < 64;) {
+        r.refill();
+        uint16_t a = ac.fast[r.w >> (64 - LOOK)];
+        if (!a) {
+            int sym = 0;
+            const int n = slow_code(ac, r.w, sym);
+            a = n ? ac_entry(n, sym) : 16;
+            bad |= !n;
+        }
+        const int advance = a & 31, step = (a >> 5) & 31, s = a >> 10;
+        if (s) {
+            const uint32_t bits = static_cast<uint32_t>((r.w << (advance - s)) >> (64 - s));
+            const int at = NATURAL[k + step - 1];
+            coef[at] = static_cast<int16_t>(extend(bits, s));
+            seen |= wanted & (1ULL << at);
+        }
+        r.consume(advance);
+        if (!step) break;
+        k += step;
+    }
+    return seen;
+}
+
+inline long descale(long x, int n) { return (x + (1L << (n - 1))) >> n; }
+
+// The AC coefficients jpeg_idct_2x2 reads (rows and columns 0, 1, 3, 5, 7), as a mask of
+// natural positions.
+constexpr uint64_t mask_2x2() {
+    uint64_t m = 0;
+    for (int row : {0, 1, 3, 5, 7})
+        for (int col : {0, 1, 3, 5, 7}) m |= 1ULL << (8 * row + col);
+    return m & ~1ULL;
+}
+constexpr uint64_t WANTED_2X2 = mask_2x2();
+
+// jidctred.c's jpeg_idct_2x2 (CONST_BITS 13, PASS1_BITS 2) without the DC: each output is
+// range_limit(((DC x q0) + a[k] + 4) >> 3), k = 2 x row + column. (The DC enters pass 1 as a
+// multiple of 2^15 >> 13 = 4 DC q0 exactly, and pass 2 as DC q0 2^17; what the AC adds
+// matters to the final >> 20 only down to its 2^17 part.)
+inline void ac_2x2(const int16_t* coef, const int* q, int32_t* a) {
+    constexpr long C7 = -5906, C5 = 6967, C3 = -10426, C1 = 29692;  // FIX_0_720959822 ...
+    long ws[2][8];
+    for (int col : {0, 1, 3, 5, 7}) {
+        auto dq = [&](int row) { return static_cast<long>(coef[8 * row + col]) * q[8 * row + col]; };
+        const long even = col ? dq(0) * (1L << 15) : 0;
+        const long odd = dq(7) * C7 + dq(5) * C5 + dq(3) * C3 + dq(1) * C1;
+        ws[0][col] = descale(even + odd, 13);
+        ws[1][col] = descale(even - odd, 13);
+    }
+    for (int row = 0; row < 2; ++row) {
+        const long* w = ws[row];
+        const long even = w[0] * (1L << 15);
+        const long odd = w[7] * C7 + w[5] * C5 + w[3] * C3 + w[1] * C1;
+        a[2 * row] = static_cast<int32_t>((even + odd) >> 17);
+        a[2 * row + 1] = static_cast<int32_t>((even - odd) >> 17);
     }
 }
 
@@ -194,6 +266,22 @@ inline uint64_t block(const uint8_t* buf, uint64_t pos, const Table& dc, const T
     return r.pos();
 }
 
+// A block of a component libjpeg reads with a 2x2 IDCT at 1/8 scale: its AC part (ac_2x2)
+// into a[0..3].
+inline uint64_t block_2x2(const uint8_t* buf, uint64_t pos, const Table& dc, const Table& ac,
+                          const int* q, int& diff, int32_t* a, bool& bad) {
+    Reader r(buf, pos);
+    diff = dc_code(r, dc, bad);
+    alignas(32) int16_t coef[64];
+    std::memset(coef, 0, sizeof coef);
+    if (read_ac(r, ac, coef, WANTED_2X2, bad)) {
+        ac_2x2(coef, q, a);
+    } else {
+        a[0] = a[1] = a[2] = a[3] = 0;
+    }
+    return r.pos();
+}
+
 struct Geometry {
     int nblocks = 0;                      // blocks per MCU
     int comp_of[MAX_BLOCKS_PER_MCU];      // component of each block of an MCU
@@ -201,7 +289,20 @@ struct Geometry {
     bool first[MAX_BLOCKS_PER_MCU];       // the first block of its component in the MCU
     const Table* dc[MAX_BLOCKS_PER_MCU];
     const Table* ac[MAX_BLOCKS_PER_MCU];
+    int slot[MAX_BLOCKS_PER_MCU];         // its index among the MCU's 2x2 blocks, or -1
+    const int* quant[MAX_BLOCKS_PER_MCU];  // its component's quantisers (natural order)
+    int scaled = 0;                       // 2x2 blocks per MCU
 };
+
+// Decode one block at `pos` (phase p): its 2x2 AC part into a (if the block has a slot and
+// `a` is given), else its AC codes skipped.
+template <bool AC>
+inline uint64_t any_block(const uint8_t* buf, uint64_t pos, const Geometry& g, int p, int& d,
+                          int32_t* a, bool& bad) {
+    if (AC && a && g.slot[p] >= 0)
+        return block_2x2(buf, pos, *g.dc[p], *g.ac[p], g.quant[p], d, a, bad);
+    return block<AC>(buf, pos, *g.dc[p], *g.ac[p], d, bad);
+}
 
 struct Record {  // a block start a speculative thread reached
     uint32_t pos;
@@ -212,6 +313,7 @@ struct Record {  // a block start a speculative thread reached
 
 struct Speculation {
     std::unique_ptr<Record[]> records;  // uninitialised: only [0, published) is ever read
+    std::unique_ptr<int32_t[]> ac2;     // 4 per record of a 2x2 block, if wanted
     std::atomic<long> published{0};     // records[0, published) may be read by thread t - 1
     std::atomic<bool> done{false};
     long start = 0;         // the bit it started at
@@ -241,16 +343,17 @@ long match(Speculation& next, long& j, uint64_t pos, int phase) {
 
 // Thread 0: decode from the start; past thread 1's start, stop at a block start thread 1
 // also reached in the same phase. Writes the diffs of the blocks it decodes.
-// row_pos (optional): the bit at which every row_blocks-th block starts.
+// row_pos (optional): the bit at which every row_blocks-th block starts; ac2 (optional): the
+// 2x2 blocks' AC parts, 4 per block, MCU after MCU.
 template <bool AC>
 long decode_head(const uint8_t* buf, uint64_t nbits, const Geometry& g, long total,
                  Speculation* next, int16_t* diffs, long& sync_record, bool& bad, uint64_t& end,
-                 uint64_t* row_pos, long row_blocks) {
+                 uint64_t* row_pos, long row_blocks, int32_t* ac2) {
     uint64_t pos = 0;
     long j = 0;
     bool watching = next != nullptr;
     int p = 0;
-    long to_row = 0, row = 0;
+    long to_row = 0, row = 0, mcu = 0;
     for (long b = 0; b < total; ++b) {
         if (row_pos && to_row-- == 0) {
             row_pos[row++] = pos;
@@ -271,9 +374,13 @@ long decode_head(const uint8_t* buf, uint64_t nbits, const Geometry& g, long tot
             return b;
         }
         int d;
-        pos = block<AC>(buf, pos, *g.dc[p], *g.ac[p], d, bad);
+        int32_t* a = ac2 && g.slot[p] >= 0 ? ac2 + 4 * (mcu * g.scaled + g.slot[p]) : nullptr;
+        pos = any_block<AC>(buf, pos, g, p, d, a, bad);
         diffs[b] = static_cast<int16_t>(d);
-        p = p + 1 == g.nblocks ? 0 : p + 1;
+        if (++p == g.nblocks) {
+            p = 0;
+            ++mcu;
+        }
     }
     end = pos;
     return total;
@@ -301,7 +408,8 @@ void decode_speculative(const uint8_t* buf, uint64_t nbits, const Geometry& g, l
         int d;
         bool bad = false;
         const uint64_t at = pos;
-        pos = block<AC>(buf, pos, *g.dc[p], *g.ac[p], d, bad);
+        int32_t* a = self.ac2 ? self.ac2.get() + 4 * r : nullptr;
+        pos = any_block<AC>(buf, pos, g, p, d, a, bad);
         self.records[r] = Record{static_cast<uint32_t>(at), static_cast<int16_t>(d),
                                  static_cast<uint8_t>(p), static_cast<uint8_t>(bad)};
         self.published.store(r + 1, std::memory_order_release);
@@ -408,6 +516,8 @@ struct Writer {
 struct Scan {
     int width = 0, height = 0, hmax = 1, vmax = 1;
     int comp_h[3], comp_v[3], comp_q[3];
+    int quant[3][64];  // each component's quantisers, natural order
+    int scale[3];      // the 1/8-scale IDCT size libjpeg picks for each component: 1 or 2
     int restart = 0, dc_only = 0, al = 0;
     Table dc_tabs[4], ac_tabs[4];
     Geometry g;
@@ -418,8 +528,8 @@ struct Scan {
     std::vector<int> rst_num;
 
     // frame: width, height, h[3], v[3], DC quantiser[3], DC table[3], AC table[3], restart
-    // interval, DC-only (progressive first scan), Al. huff: [class][table][16 counts, 256
-    // symbols].
+    // interval, DC-only (progressive first scan), Al, then each component's 64 quantisers in
+    // natural order. huff: [class][table][16 counts, 256 symbols].
     int open(const uint8_t* scan, long scan_len, const int* frame, const uint8_t* huff) {
         width = frame[0];
         height = frame[1];
@@ -440,6 +550,16 @@ struct Scan {
             if (dct[c] < 0 || dct[c] > 3 || act[c] < 0 || act[c] > 3) return BAD_ARGS;
             hmax = comp_h[c] > hmax ? comp_h[c] : hmax;
             vmax = comp_v[c] > vmax ? comp_v[c] : vmax;
+        }
+        for (int c = 0; c < 3; ++c) {
+            for (int k = 0; k < 64; ++k) quant[c][k] = frame[20 + 64 * c + k];
+            // jdmaster.c: a component's IDCT is scaled up by powers of 2 while that saves
+            // upsampling in both directions (4:2:0 chroma at 1/8: a 2x2 IDCT).
+            scale[c] = 1;
+            while (scale[c] < 8 && hmax % (comp_h[c] * scale[c] * 2) == 0 &&
+                   vmax % (comp_v[c] * scale[c] * 2) == 0)
+                scale[c] *= 2;
+            if (scale[c] > 2) return BAD_ARGS;
         }
         bool used_dc[4] = {}, used_ac[4] = {};
         for (int c = 0; c < 3; ++c) {
@@ -464,6 +584,8 @@ struct Scan {
                     g.first[b] = x == 0 && y == 0;
                     g.dc[b] = &dc_tabs[dct[c]];
                     g.ac[b] = &ac_tabs[act[c]];
+                    g.quant[b] = quant[c];
+                    g.slot[b] = !dc_only && scale[c] == 2 ? g.scaled++ : -1;
                 }
             }
         }
@@ -497,10 +619,11 @@ struct Scan {
     // Every block's DC difference, decoded on up to `threads` threads; row_pos (optional,
     // mcuy + 1 entries): the bit where each MCU row starts, then where the last one ends.
     // stats: threads used, speculative syncs used, restart intervals, bits decoded twice.
-    int entropy(int threads, int16_t* diffs, uint64_t* row_pos, long* stats) const {
+    // ac2 (optional, 4 x scaled blocks per MCU x MCUs): the 2x2 blocks' AC parts.
+    int entropy(int threads, int16_t* diffs, uint64_t* row_pos, int32_t* ac2, long* stats) const {
         stats[0] = 1;
         stats[1] = stats[2] = stats[3] = 0;
-        if (restart > 0) return by_interval(threads, diffs, stats);
+        if (restart > 0) return by_interval(threads, diffs, ac2, stats);
         int nt = threads;
         while (nt > 1 && static_cast<long>(nbits) / nt < MIN_BITS_PER_THREAD) --nt;
         if (dc_only) nt = 1;  // a DC scan is a few bits a block: not worth the threads
@@ -509,6 +632,10 @@ struct Scan {
             spec[t].start = static_cast<long>(nbits * t / nt);
             spec[t].records.reset(new (std::nothrow) Record[total + 1]);
             if (!spec[t].records) return NO_MEMORY;
+            if (ac2 && g.scaled) {
+                spec[t].ac2.reset(new (std::nothrow) int32_t[4 * (total + 1)]);
+                if (!spec[t].ac2) return NO_MEMORY;
+            }
         }
         long head_blocks = 0, head_sync = -1;
         bool head_bad = false;
@@ -520,9 +647,10 @@ struct Scan {
             if (t == 0) {
                 head_blocks =
                     dc_only ? decode_head<false>(data, nbits, g, total, next, diffs, head_sync,
-                                                 head_bad, head_end, row_pos, row_blocks)
+                                                 head_bad, head_end, row_pos, row_blocks,
+                                                 nullptr)
                             : decode_head<true>(data, nbits, g, total, next, diffs, head_sync,
-                                                head_bad, head_end, row_pos, row_blocks);
+                                                head_bad, head_end, row_pos, row_blocks, ac2);
             } else if (dc_only) {
                 decode_speculative<false>(data, nbits, g, total, spec[t], next);
             } else {
@@ -540,6 +668,7 @@ struct Scan {
         int t = 1;
         uint64_t end = head_end;
         int phase = static_cast<int>(b % g.nblocks);
+        long mcu = b / g.nblocks;
         long to_row = (row_blocks - b % row_blocks) % row_blocks;  // blocks to the next row start
         while (b < total) {
             if (from < 0 || t >= nt) return BAD_DATA;  // ran out of data before the last block
@@ -550,8 +679,14 @@ struct Scan {
             for (long r = from; r < count && b < total; ++r, ++b) {
                 if (s.records[r].bad || s.records[r].phase != phase) return BAD_DATA;
                 diffs[b] = s.records[r].diff;
+                if (s.ac2 && g.slot[phase] >= 0)
+                    std::memcpy(ac2 + 4 * (mcu * g.scaled + g.slot[phase]), s.ac2.get() + 4 * r,
+                                4 * sizeof(int32_t));
                 end = r + 1 < count ? s.records[r + 1].pos : s.end_pos;
-                phase = phase + 1 == g.nblocks ? 0 : phase + 1;
+                if (++phase == g.nblocks) {
+                    phase = 0;
+                    ++mcu;
+                }
                 if (to_row-- == 0) {
                     if (row_pos) row_pos[b / row_blocks] = s.records[r].pos;
                     to_row = row_blocks - 1;
@@ -567,7 +702,7 @@ struct Scan {
         return OK;
     }
 
-    int by_interval(int threads, int16_t* diffs, long* stats) const {
+    int by_interval(int threads, int16_t* diffs, int32_t* ac2, long* stats) const {
         const long intervals = (mcus + restart - 1) / restart;
         const int nt = static_cast<int>(intervals < threads ? intervals : threads);
         std::vector<char> failed(nt, 0);
@@ -582,12 +717,19 @@ struct Scan {
                 b1 = b1 < total ? b1 : total;
                 bool bad = false;
                 int p = 0;  // intervals are whole MCUs
+                long mcu = i * restart;
                 for (long b = b0; b < b1 && !bad; ++b) {
                     int d;
-                    pos = decode_block(pos, p, d, bad);
+                    int32_t* a =
+                        ac2 && g.slot[p] >= 0 ? ac2 + 4 * (mcu * g.scaled + g.slot[p]) : nullptr;
+                    pos = dc_only ? any_block<false>(buf.get(), pos, g, p, d, nullptr, bad)
+                                  : any_block<true>(buf.get(), pos, g, p, d, a, bad);
                     diffs[b] = static_cast<int16_t>(d);
                     bad |= pos > stop;
-                    p = p + 1 == g.nblocks ? 0 : p + 1;
+                    if (++p == g.nblocks) {
+                        p = 0;
+                        ++mcu;
+                    }
                 }
                 if (bad) {
                     failed[t] = 1;
@@ -691,7 +833,7 @@ int jpeg_scan_rows(void* handle, int threads, uint64_t* row_pos, int32_t* row_pr
     if (s.restart > 0 || s.dc_only || threads < 1 || threads > 64) return BAD_ARGS;
     std::unique_ptr<int16_t[]> diffs(new (std::nothrow) int16_t[s.total]);
     if (!diffs) return NO_MEMORY;
-    const int status = s.entropy(threads, diffs.get(), row_pos, stats);
+    const int status = s.entropy(threads, diffs.get(), row_pos, nullptr, stats);
     if (status != OK) return status;
     long pred[3] = {0, 0, 0};
     const int16_t* d = diffs.get();

@@ -37,7 +37,7 @@ class Plan:
     width: int
     height: int
     sampling: tuple[tuple[int, int], ...]  # (h, v) per component, frame order = scan order
-    dc_quant: tuple[int, ...]
+    quant: tuple[tuple[int, ...], ...]  # each component's 64 quantisers, natural order
     tables: tuple[tuple[int, int], ...]  # (DC table, AC table) per component
     huffman: dict[tuple[int, int], tuple[bytes, bytes]]  # (class, id) -> (counts, symbols)
     restart: int
@@ -63,7 +63,7 @@ def _plan(data: bytes) -> Plan:
     if data[:2] != b"\xff\xd8":
         raise _Unsupported
     pos = 2
-    quant: dict[int, int] = {}
+    quant: dict[int, tuple[int, ...]] = {}
     huff: dict[tuple[int, int], tuple[bytes, bytes]] = {}
     frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None = None
     restart, jfif, adobe = 0, False, -1
@@ -110,14 +110,28 @@ def _plan(data: bytes) -> Plan:
         pos += 2 + length
 
 
-def _quant(seg: bytes, quant: dict[int, int]) -> None:
+# where each of a DQT's 64 values (zigzag order) goes in natural order
+# fmt: off
+_ZIGZAG = np.array([
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
+    41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15,
+    23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+])
+# fmt: on
+
+
+def _quant(seg: bytes, quant: dict[int, tuple[int, ...]]) -> None:
     i = 0
     while i < len(seg):
         precision, table = seg[i] >> 4, seg[i] & 15
-        if precision > 1 or table > 3 or i + 1 + 64 * (precision + 1) > len(seg):
+        size = 64 * (precision + 1)
+        if precision > 1 or table > 3 or i + 1 + size > len(seg):
             raise _Unsupported
-        quant[table] = seg[i + 1] if precision == 0 else struct.unpack_from(">H", seg, i + 1)[0]
-        i += 1 + 64 * (precision + 1)
+        values = np.frombuffer(seg, np.uint8 if precision == 0 else ">u2", 64, i + 1)
+        natural = np.empty(64, np.int64)
+        natural[_ZIGZAG] = values
+        quant[table] = tuple(int(v) for v in natural)
+        i += 1 + size
 
 
 def _huffman(seg: bytes, huff: dict[tuple[int, int], tuple[bytes, bytes]]) -> None:
@@ -137,7 +151,7 @@ def _checked(
     frame: tuple[int, int, int, list[tuple[int, int, int, int]]] | None,
     sos: bytes,
     scan: int,
-    quant: dict[int, int],
+    quant: dict[int, tuple[int, ...]],
     huff: dict[tuple[int, int], tuple[bytes, bytes]],
     restart: int,
     jfif: bool,
@@ -174,7 +188,7 @@ def _checked(
         width=width,
         height=height,
         sampling=sampling,
-        dc_quant=tuple(quant[c[3]] for c in comps),
+        quant=tuple(quant[c[3]] for c in comps),
         tables=tables,
         huffman=huff,
         restart=restart,
@@ -284,12 +298,13 @@ def opened(data: bytes, plan: Plan) -> Iterator[Scan | None]:
             plan.height,
             *(h for h, _ in plan.sampling),
             *(v for _, v in plan.sampling),
-            *plan.dc_quant,
+            *(table[0] for table in plan.quant),
             *(dc for dc, _ in plan.tables),
             *(ac for _, ac in plan.tables),
             plan.restart,
             int(plan.progressive),
             plan.al,
+            *(v for table in plan.quant for v in table),
         ],
         np.intc,
     )

@@ -1,6 +1,6 @@
-"""The 1/8-scale DC-only decoder for thumbnails gives libjpeg's pixels (4:4:4, 4:2:2) or
-pixels close to them (4:2:0, progressive) on real photographs, decodes in parallel with and
-without restart markers, and leaves everything it does not support to libjpeg."""
+"""The 1/8-scale decoder for thumbnails gives libjpeg's pixels for baseline files (4:4:4,
+4:2:2, 4:2:0) and pixels close to them for progressive ones on real photographs, decodes in
+parallel with and without restart markers, and leaves what it does not support to libjpeg."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from .conftest import jpeg_bytes
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry"]
 SAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 
-# libjpeg reads 4:2:0 chroma at this scale with a 2x2 IDCT of its low AC coefficients; ours is
-# each chroma block's DC replicated: per-channel differences on these photographs at q60..q95
-# reach a mean of 5.4 and a maximum of 78 (blue, at saturated colour edges).
-TOLERANCE_420 = (6.0, 96)  # mean, max per channel
-# A progressive file's DC first scan lacks Al low bits (libjpeg's scripts: Al = 1): the DC is
-# off by at most one quantiser step / 8 in each component; seen: mean 2.2, max 6.
-TOLERANCE_PROGRESSIVE_444 = (3.0, 8)
+# Progressive files: only the DC first scan is read. It lacks its Al low bits (libjpeg's
+# scripts: Al = 1), so a DC is off by up to a quantiser step / 8: on these photographs at q75,
+# per channel, mean 2.2 and max 6 for 4:4:4. For 4:2:0 libjpeg also has the chroma AC
+# coefficients of later scans for its 2x2 chroma IDCT, which our DC stands in for: mean 5.8,
+# max 78 (blue, at saturated colour edges).
+TOLERANCE_PROGRESSIVE_444 = (3.0, 8)  # mean, max per channel
+TOLERANCE_PROGRESSIVE_420 = (7.0, 96)
 
 
 @pytest.fixture(scope="module", params=PHOTOS)
@@ -60,24 +60,19 @@ def test_the_decoder_is_built_on_this_host():
     assert jpeg_dc.available()
 
 
-@pytest.mark.parametrize("sampling", ["4:4:4", "4:2:2"])
+@pytest.mark.parametrize("sampling", ["4:4:4", "4:2:2", "4:2:0"])
 @pytest.mark.parametrize("quality", [60, 90, 95])
-def test_444_and_422_are_libjpegs_pixels(photograph, sampling, quality):
+def test_baseline_files_are_libjpegs_pixels(photograph, sampling, quality):
+    """4:2:0 chroma included: libjpeg reads it with a 2x2 IDCT at this scale, and so do we."""
     blob = jpeg_bytes(photograph, quality=quality, subsampling=SAMPLING[sampling])
     assert np.array_equal(ours(blob).bgr, libjpeg_eighth(blob))
-
-
-@pytest.mark.parametrize("quality", [60, 90, 95])
-def test_420_is_within_the_stated_tolerance_of_libjpeg(photograph, quality):
-    blob = jpeg_bytes(photograph, quality=quality, subsampling=2)
-    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_420)
 
 
 def test_progressive_files_are_read_from_their_dc_scan_within_tolerance(photograph):
     blob = jpeg_bytes(photograph, quality=75, progressive=True, subsampling=0)
     assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_PROGRESSIVE_444)
     blob = jpeg_bytes(photograph, quality=75, progressive=True, subsampling=2)
-    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_420)
+    assert_close(ours(blob).bgr, libjpeg_eighth(blob), *TOLERANCE_PROGRESSIVE_420)
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
@@ -93,14 +88,14 @@ def test_speculative_starts_sync_and_give_the_one_thread_pixels(photograph, thre
     assert 1 < many.threads <= threads  # each thread gets at least 64 kB of data
     assert (many.syncs, many.intervals) == (many.threads - 1, 0)
     assert np.array_equal(many.bgr, one.bgr)
-    if sampling != "4:2:0":
-        assert np.array_equal(many.bgr, libjpeg_eighth(blob))
+    assert np.array_equal(many.bgr, libjpeg_eighth(blob))
 
 
 @pytest.mark.parametrize("restart", [{"restart_marker_rows": 1}, {"restart_marker_blocks": 7}])
-def test_restart_intervals_are_decoded_in_parallel(photo, restart):
+@pytest.mark.parametrize("sampling", ["4:4:4", "4:2:0"])
+def test_restart_intervals_are_decoded_in_parallel(photo, restart, sampling):
     rgb = enlarged(photo, (1500, 1000))
-    blob = jpeg_bytes(rgb, quality=90, subsampling=0, **restart)
+    blob = jpeg_bytes(rgb, quality=90, subsampling=SAMPLING[sampling], **restart)
     decoded = ours(blob, 2)
     assert (decoded.threads, decoded.syncs) == (2, 0)
     assert decoded.intervals > 1
@@ -112,7 +107,7 @@ def test_our_own_strip_encoded_exports_decode_by_interval(photo):
     """kernels.io's parallel encode writes restart markers between its strips."""
     from kernels.io import encode_8bit
 
-    blob = encode_8bit(enlarged(photo, (1600, 1200)), bgr=False, subsampling="4:4:4")
+    blob = encode_8bit(enlarged(photo, (1600, 1200)), bgr=False)
     decoded = ours(blob, 2)
     assert decoded.intervals > 1
     assert np.array_equal(decoded.bgr, libjpeg_eighth(blob))
@@ -122,13 +117,7 @@ def test_our_own_strip_encoded_exports_decode_by_interval(photo):
 @pytest.mark.parametrize("sampling", ["4:4:4", "4:2:2", "4:2:0"])
 def test_odd_sizes(photo, size, sampling):
     blob = jpeg_bytes(enlarged(photo, size), quality=90, subsampling=SAMPLING[sampling])
-    got, want = ours(blob).bgr, libjpeg_eighth(blob)
-    if sampling != "4:2:0":
-        assert np.array_equal(got, want)
-    elif min(size) >= 64:  # a few pixels of replicated chroma average nothing out
-        assert_close(got, want, *TOLERANCE_420)
-    else:
-        assert got.shape == want.shape
+    assert np.array_equal(ours(blob).bgr, libjpeg_eighth(blob))
 
 
 def _patched(blob: bytes, offset: int, value: int) -> bytes:
@@ -210,9 +199,10 @@ def test_thumbnails_of_mangled_files_are_thumbnails_or_typed_errors(photo):
             assert max(im.size) <= 128
 
 
-def test_thumbnails_are_the_ones_libjpeg_gave_for_444(photo, monkeypatch):
+@pytest.mark.parametrize("sampling", ["4:4:4", "4:2:0"])
+def test_thumbnails_are_the_ones_libjpeg_gave(photo, monkeypatch, sampling):
     rgb = enlarged(photo, (4000, 3000))
-    blob = jpeg_bytes(rgb, quality=92, subsampling=0)
+    blob = jpeg_bytes(rgb, quality=92, subsampling=SAMPLING[sampling])
     ours_thumb = make_thumbnail(blob, 400)
     monkeypatch.setattr(jpeg_dc, "decode", lambda data, threads=None: None)
     assert make_thumbnail(blob, 400) == ours_thumb
