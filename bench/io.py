@@ -52,6 +52,20 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times) * 1000
 
 
+def interleaved(contenders: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best-of-`repeat` ms of each, taking turns (one run of each per round), so that a change
+    in the shared host's load hits every contender of a row alike."""
+    for fn in contenders.values():
+        fn()  # warm caches and lazy imports
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: min(v) * 1000 for name, v in times.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -214,7 +228,7 @@ def main() -> None:
     print(f"threads for strips: {workers.thread_count()}")
     for title, contenders in rows.items():
         before = load()
-        results = {name: best(fn, r) for name, fn in contenders.items()}
+        results = interleaved(contenders, r)
         ours = next(v for k, v in results.items() if k.startswith("ours"))
         fastest_peer = min(v for k, v in results.items() if not k.startswith("ours"))
         print(f"\n{title}   (load before {before}, after {load()})")
