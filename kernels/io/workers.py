@@ -1,5 +1,8 @@
 """The threads kernels.io splits one image's work over: one per core this process may run on
-(os.sched_getaffinity, so a container's or taskset's limit counts), at most MAX_THREADS.
+(os.sched_getaffinity, so a container's or taskset's limit counts), at most MAX_THREADS, or
+$ORLUME_IO_THREADS. Splitting buys latency, not throughput: a worker host already running one
+job per core gains nothing from it and pays for the full decode's extra entropy scan of
+files without restart markers, so such hosts may set ORLUME_IO_THREADS=1.
 
 Each task is a strip of one image whose heavy part (libjpeg-turbo through OpenCV, our compiled
 loops through ctypes) releases the GIL. Tasks never submit tasks, so one shared pool cannot
@@ -26,6 +29,9 @@ _limit: int | None = None
 
 @cache
 def _cores() -> int:
+    setting = os.environ.get("ORLUME_IO_THREADS", "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return min(MAX_THREADS, int(setting))
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux

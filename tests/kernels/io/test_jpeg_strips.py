@@ -4,6 +4,7 @@ as exactly the pixels of a single-threaded encode of the same 8-bit image."""
 from __future__ import annotations
 
 import io
+import os
 
 import cv2
 import numpy as np
@@ -148,3 +149,16 @@ def test_a_strip_is_whole_mcus_and_one_restart_interval_can_count_it(width, subs
     rows = jpeg_strips.strip_rows(width, subsampling)
     assert rows % 16 == 0
     assert -(-width // mcu_w) * (rows // mcu_h) <= jpeg_strips.MAX_RESTART_INTERVAL
+
+
+def test_the_thread_count_follows_the_environment_within_bounds(monkeypatch):
+    for setting, expected in (("1", 1), ("3", 3), ("500", workers.MAX_THREADS)):
+        monkeypatch.setenv("ORLUME_IO_THREADS", setting)
+        workers._cores.cache_clear()
+        assert workers.thread_count() == expected
+    for ignored in ("0", "-2", "many"):
+        monkeypatch.setenv("ORLUME_IO_THREADS", ignored)
+        workers._cores.cache_clear()
+        assert workers.thread_count() == min(workers.MAX_THREADS, len(os.sched_getaffinity(0)))
+    monkeypatch.delenv("ORLUME_IO_THREADS")
+    workers._cores.cache_clear()
