@@ -23,7 +23,23 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import kernels.io as kio
-from kernels.io import gpu_codec
+from kernels.io import gpu_codec, jpeg_dc, jpeg_split, workers
+from kernels.io import jpeg as kjpeg
+
+
+def one_thread(fn: Callable[[], object]) -> Callable[[], object]:
+    """`fn` with kernels.io's strip splitting held to one thread (its OpenMP conversion loops
+    still use every core): what the strips themselves buy, in the same run."""
+
+    def run() -> object:
+        with workers.limited(1):
+            return fn()
+
+    return run
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
@@ -34,6 +50,20 @@ def best(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times) * 1000
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best-of-`repeat` ms of each, taking turns (one run of each per round), so that a change
+    in the shared host's load hits every contender of a row alike."""
+    for fn in contenders.values():
+        fn()  # warm caches and lazy imports
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: min(v) * 1000 for name, v in times.items()}
 
 
 def main() -> None:
@@ -105,16 +135,20 @@ def main() -> None:
         back = pyvips.Image.new_from_array(work, interpretation="scrgb").recomb(m_inv.tolist())
         return bytes(back.copy(interpretation="scrgb").colourspace("srgb").jpegsave_buffer(Q=90))
 
+    def our_trip() -> bytes:
+        return kio.encode(kio.decode(jpeg).rgb, format="jpeg", quality=90)
+
+    ours_export = kio.encode(working, format="jpeg", quality=95)  # restart markers: our strips
     rows: dict[str, dict[str, Callable[[], object]]] = {
         "JPEG round trip to linear Rec.2020 f32 and back, q90": {
-            "ours": lambda: kio.encode(kio.decode(jpeg).rgb, format="jpeg", quality=90),
+            "ours": our_trip,
+            "ours, strips on 1 thread": one_thread(our_trip),
             "OpenCV+NumPy": cv_trip,
             "pyvips": vips_trip,
         },
         "JPEG round trip, 8-bit only (peers skip the colour work)": {
-            "ours (with the colour work)": lambda: kio.encode(
-                kio.decode(jpeg).rgb, format="jpeg", quality=90
-            ),
+            "ours (with the colour work)": our_trip,
+            "ours, strips on 1 thread": one_thread(our_trip),
             "Pillow": lambda: (
                 Image.open(io.BytesIO(jpeg)).convert("RGB").save(io.BytesIO(), "JPEG", quality=90)
             ),
@@ -127,12 +161,16 @@ def main() -> None:
         },
         "decode JPEG": {
             "ours (->linear f32)": lambda: kio.decode(jpeg),
+            "ours, strips on 1 thread": one_thread(lambda: kio.decode(jpeg)),
             "Pillow (u8)": lambda: np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")),
             "OpenCV (u8)": lambda: cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR),
             "pyvips (u8)": lambda: pyvips.Image.new_from_buffer(jpeg, "").numpy(),
         },
         "encode JPEG q90": {
             "ours (f32->)": lambda: kio.encode(working, format="jpeg", quality=90),
+            "ours, strips on 1 thread": one_thread(
+                lambda: kio.encode(working, format="jpeg", quality=90)
+            ),
             "Pillow": lambda: Image.fromarray(src).save(io.BytesIO(), "JPEG", quality=90),
             "OpenCV": lambda: cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90]),
             "pyvips": lambda: vimg.jpegsave_buffer(Q=90),
@@ -151,11 +189,30 @@ def main() -> None:
         },
         "thumbnail 512 JPEG": {
             "ours": lambda: kio.make_thumbnail(jpeg, 512),
+            "ours, DC decode on 1 thread": one_thread(lambda: kio.make_thumbnail(jpeg, 512)),
             "Pillow draft": pil_thumb,
             "OpenCV reduced-8": cv_thumb,
             "pyvips thumbnail": lambda: pyvips.Image.thumbnail_buffer(jpeg, 512).jpegsave_buffer(
                 Q=85
             ),
+        },
+        "codec alone: 8-bit decode (ours: strips, no colour work)": {
+            "ours strips u8": lambda: jpeg_split.decode_bgr(jpeg),
+            "OpenCV": cv_decode,
+        },
+        "codec alone: 8-bit decode of our own export (restart markers)": {
+            "ours strips u8": lambda: jpeg_split.decode_bgr(ours_export),
+            "OpenCV": lambda: cv2.imdecode(np.frombuffer(ours_export, np.uint8), cv2.IMREAD_COLOR),
+        },
+        "codec alone: 1/8-scale decode": {
+            "ours DC-only": lambda: jpeg_dc.decode(jpeg),
+            "OpenCV reduced-8": lambda: cv2.imdecode(
+                np.frombuffer(jpeg, np.uint8), cv2.IMREAD_REDUCED_COLOR_8
+            ),
+        },
+        "codec alone: 8-bit encode q90": {
+            "ours strips": lambda: kio.encode_8bit(bgr, bgr=True, quality=90),
+            "OpenCV": lambda: kjpeg.encode_plain(bgr, quality=90),
         },
     }
     if gpu_codec.available():
@@ -168,11 +225,13 @@ def main() -> None:
         )
     else:
         print("nvImageCodec: not available on this host (CPU only), GPU rows skipped")
+    print(f"threads for strips: {workers.thread_count()}")
     for title, contenders in rows.items():
-        results = {name: best(fn, r) for name, fn in contenders.items()}
+        before = load()
+        results = interleaved(contenders, r)
         ours = next(v for k, v in results.items() if k.startswith("ours"))
         fastest_peer = min(v for k, v in results.items() if not k.startswith("ours"))
-        print(f"\n{title}")
+        print(f"\n{title}   (load before {before}, after {load()})")
         for name, ms in results.items():
             print(f"  {name:28s} {ms:8.1f} ms   ours/this = {ours / ms:5.2f}")
         print(f"  -> ours vs fastest peer: {ours / fastest_peer:.2f}x the time")

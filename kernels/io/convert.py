@@ -28,9 +28,9 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="kernels-io")
 
 
-def _in_bands(height: int, work: Callable[[int, int], None]) -> None:
+def _in_bands(height: int, work: Callable[[int, int], None], parallel: bool = True) -> None:
     bands = [(r, min(r + BAND_ROWS, height)) for r in range(0, height, BAND_ROWS)]
-    if _THREADS == 1 or len(bands) < 4:
+    if _THREADS == 1 or len(bands) < 4 or not parallel:
         for a, b in bands:
             work(a, b)
         return
@@ -54,27 +54,37 @@ def tables(enc: Encoding, levels: int) -> F32:
 
 
 def to_working(
-    pixels: np.ndarray, enc: Encoding, *, swap_rb: bool = False, native_loops: bool = True
+    pixels: np.ndarray,
+    enc: Encoding,
+    *,
+    swap_rb: bool = False,
+    native_loops: bool = True,
+    parallel: bool = True,
+    out: F32 | None = None,
 ) -> F32:
     """HxWx3 uint8/uint16 (full range) or float32 (nominal 0..1) encoded RGB -> linear Rec.2020.
     swap_rb: integer pixels are BGR (OpenCV's order). native_loops=False forces the NumPy
-    loops (the reference the compiled ones are tested against)."""
+    loops (the reference the compiled ones are tested against). parallel=False: on the calling
+    thread only (a strip worker). out: where to write (HxWx3 float32, rows may be strided)."""
     h, w, _ = pixels.shape
     if pixels.dtype in (np.uint8, np.uint16):
         levels = 256 if pixels.dtype == np.uint8 else 65536
         if native_loops and native.available():
             m = enc.to_working.astype(np.float32)
-            return native.to_working(pixels, linear_table(enc, levels), m, swap_rb=swap_rb)
+            lin = linear_table(enc, levels)
+            return native.to_working(pixels, lin, m, swap_rb=swap_rb, out=out, parallel=parallel)
         t = tables(enc, levels)
         if swap_rb:
             pixels = pixels[..., ::-1]
         t0, t1, t2 = t
-    out = np.empty((h, w, 3), dtype=np.float32)
+    if out is None:
+        out = np.empty((h, w, 3), dtype=np.float32)
+    dest = out
     if pixels.dtype in (np.uint8, np.uint16):
 
         def work(a: int, b: int) -> None:
             band = pixels[a:b]
-            dst = out[a:b]
+            dst = dest[a:b]
             np.take(t0, band[..., 0], axis=0, out=dst)
             dst += np.take(t1, band[..., 1], axis=0)
             dst += np.take(t2, band[..., 2], axis=0)
@@ -84,10 +94,10 @@ def to_working(
 
         def work(a: int, b: int) -> None:
             lin = enc.to_linear(pixels[a:b].astype(np.float32, copy=False))
-            np.matmul(lin, mt, out=out[a:b])
+            np.matmul(lin, mt, out=dest[a:b])
 
-    _in_bands(h, work)
-    return out
+    _in_bands(h, work, parallel)
+    return dest
 
 
 @cache
@@ -125,11 +135,13 @@ def from_working(
     swap_rb: bool = False,
     y0: int = 0,
     native_loops: bool = True,
+    parallel: bool = True,
 ) -> np.ndarray:
     """Linear Rec.2020 -> encoded RGB: uint8 (dithered), uint16, or float32 (unclipped).
     8-bit only: swap_rb writes BGR (OpenCV's order); y0 is the image row of rgb[0] when
     converting a band, so the dither pattern lines up with a whole-image conversion.
-    native_loops=False forces the NumPy loops."""
+    native_loops=False forces the NumPy loops. parallel=False (8-bit): on the calling thread
+    only, for a strip worker."""
     h, w, _ = rgb.shape
     mt = np.linalg.inv(enc.to_working).T.astype(np.float32)
     if bit_depth == 8:
@@ -137,7 +149,9 @@ def from_working(
         noise = _dither(w) if dither else _no_dither(w)
         if native_loops and native.available():
             lut32 = _encode_lut8_i32(enc)
-            return native.from_working_u8(rgb, mt.T, lut32, noise, y0=y0, swap_rb=swap_rb)
+            return native.from_working_u8(
+                rgb, mt.T, lut32, noise, y0=y0, swap_rb=swap_rb, parallel=parallel
+            )
         noise = np.roll(noise, -(y0 % BAND_ROWS), axis=0) if y0 % BAND_ROWS else noise
         out8 = np.empty((h, w, 3), dtype=np.uint8)
 
@@ -151,7 +165,7 @@ def from_working(
             np.right_shift(v, 8, out=v)
             out8[a:b] = v
 
-        _in_bands(h, work8)
+        _in_bands(h, work8, parallel)
         return out8[..., ::-1] if swap_rb else out8
     if bit_depth == 16:
         out16 = np.empty((h, w, 3), dtype=np.uint16)

@@ -1,5 +1,8 @@
 // kernels.io's 8/16-bit <-> working-space conversions, one multithreaded pass each.
 // Built and cached by kernels/backends/cpu_build.py; loaded through kernels/io/native.py.
+// `parallel` = 0 runs a loop on the calling thread alone: the strip-parallel JPEG encode and
+// decode (kernels/io/jpeg_strips.py) already run one strip per thread, and an OpenMP team
+// inside each would put 2 x cores threads on the cores.
 //
 // Both loops work on each row in chunks of CHUNK pixels, split into planar arrays that stay
 // in L1, so that every step is a unit-stride loop GCC vectorises (docs/kernels.md): the
@@ -22,11 +25,11 @@ template <typename T, bool SWAP>
 __attribute__((optimize("fp-contract=off")))
 void to_working_t(const T* __restrict src, long src_row, long h, long w,
                   const float* __restrict lin, const float* __restrict m,
-                  float* __restrict dst, long dst_row) {
+                  float* __restrict dst, long dst_row, bool parallel) {
     const float m00 = m[0], m01 = m[1], m02 = m[2];
     const float m10 = m[3], m11 = m[4], m12 = m[5];
     const float m20 = m[6], m21 = m[7], m22 = m[8];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (long y = 0; y < h; ++y) {
         int32_t c0[CHUNK], c1[CHUNK], c2[CHUNK];
         float o0[CHUNK], o1[CHUNK], o2[CHUNK];
@@ -73,11 +76,11 @@ template <bool SWAP>
 void working_to_u8_t(const float* __restrict src, long src_row, long h, long w,
                      const float* __restrict m, const int32_t* __restrict lut,
                      const uint16_t* __restrict noise, long noise_rows, long y0,
-                     uint8_t* __restrict dst, long dst_row) {
+                     uint8_t* __restrict dst, long dst_row, bool parallel) {
     const float m00 = m[0], m01 = m[1], m02 = m[2];
     const float m10 = m[3], m11 = m[4], m12 = m[5];
     const float m20 = m[6], m21 = m[7], m22 = m[8];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (long y = 0; y < h; ++y) {
         float r[CHUNK], g[CHUNK], b[CHUNK];
         int32_t q[3 * CHUNK];
@@ -118,19 +121,19 @@ void working_to_u8_t(const float* __restrict src, long src_row, long h, long w,
 extern "C" {
 
 void u8_to_working(const uint8_t* src, long src_row, long h, long w, const float* lin,
-                   const float* m, int swap, float* dst, long dst_row) {
+                   const float* m, int swap, float* dst, long dst_row, int parallel) {
     if (swap)
-        to_working_t<uint8_t, true>(src, src_row, h, w, lin, m, dst, dst_row);
+        to_working_t<uint8_t, true>(src, src_row, h, w, lin, m, dst, dst_row, parallel);
     else
-        to_working_t<uint8_t, false>(src, src_row, h, w, lin, m, dst, dst_row);
+        to_working_t<uint8_t, false>(src, src_row, h, w, lin, m, dst, dst_row, parallel);
 }
 
 void u16_to_working(const uint16_t* src, long src_row, long h, long w, const float* lin,
-                    const float* m, int swap, float* dst, long dst_row) {
+                    const float* m, int swap, float* dst, long dst_row, int parallel) {
     if (swap)
-        to_working_t<uint16_t, true>(src, src_row, h, w, lin, m, dst, dst_row);
+        to_working_t<uint16_t, true>(src, src_row, h, w, lin, m, dst, dst_row, parallel);
     else
-        to_working_t<uint16_t, false>(src, src_row, h, w, lin, m, dst, dst_row);
+        to_working_t<uint16_t, false>(src, src_row, h, w, lin, m, dst, dst_row, parallel);
 }
 
 // Linear Rec.2020 -> encoded 8-bit: 3x3 matrix m (row-major, out_c = sum_k m[c][k] in_k),
@@ -138,11 +141,13 @@ void u16_to_working(const uint16_t* src, long src_row, long h, long w, const flo
 // w x 3, in 1/256 steps, row y uses noise row (y0 + y) % noise_rows), then the integer part.
 void working_to_u8(const float* src, long src_row, long h, long w, const float* m,
                    const int32_t* lut, const uint16_t* noise, long noise_rows, long y0, int swap,
-                   uint8_t* dst, long dst_row) {
+                   uint8_t* dst, long dst_row, int parallel) {
     if (swap)
-        working_to_u8_t<true>(src, src_row, h, w, m, lut, noise, noise_rows, y0, dst, dst_row);
+        working_to_u8_t<true>(src, src_row, h, w, m, lut, noise, noise_rows, y0, dst, dst_row,
+                              parallel);
     else
-        working_to_u8_t<false>(src, src_row, h, w, m, lut, noise, noise_rows, y0, dst, dst_row);
+        working_to_u8_t<false>(src, src_row, h, w, m, lut, noise, noise_rows, y0, dst, dst_row,
+                               parallel);
 }
 
 }  // extern "C"

@@ -12,7 +12,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms
 
-from . import jpeg, tiff
+from . import jpeg, jpeg_split, tiff
 from .colour import encoding
 from .convert import to_working
 from .errors import CorruptImage, ImageIOError, UnsupportedFormat
@@ -73,8 +73,11 @@ def _decode(data: bytes, info: ImageInfo, raw: RawOptions, size_hint: int | None
     icc = info.icc_profile
     bgr = False
     if info.format == "jpeg" and jpeg.fast_path(data):
-        pixels, exif, icc = _decode_jpeg(data, size_hint)
-        alpha, bgr = None, True
+        exif, icc, scale = _jpeg_meta(data, size_hint)
+        strips = _jpeg_in_strips(data, icc, info.orientation) if scale == 1 else None
+        if strips is not None:
+            return DecodedImage(rgb=strips, alpha=None, info=info, exif=exif)
+        pixels, alpha, bgr = jpeg.decode_bgr(data, scale), None, True
     elif info.format == "png" and png_header(data)[2] == 16 and png_header(data)[3] in (2, 4, 6):
         pixels, alpha = read_png16(data)
     elif info.format == "tiff" and info.bit_depth in (16, 32):
@@ -117,11 +120,9 @@ def _to_working(
         return to_working(_littlecms_to_srgb(rgb, icc), encoding("srgb"))
 
 
-def _decode_jpeg(
-    data: bytes, size_hint: int | None
-) -> tuple[np.ndarray, bytes | None, bytes | None]:
-    """A 3-component JPEG through OpenCV: BGR pixels as stored, with Pillow's DCT scaling for
-    size_hint; EXIF and ICC from the headers (Image.open reads no pixels)."""
+def _jpeg_meta(data: bytes, size_hint: int | None) -> tuple[bytes | None, bytes | None, int]:
+    """A 3-component JPEG's EXIF and ICC from the headers (Image.open reads no pixels) and the
+    DCT scaling Pillow's draft would use for size_hint (1: full size)."""
     with Image.open(io.BytesIO(data)) as im:
         exif = im.info.get("exif") or None
         icc = im.info.get("icc_profile") or None
@@ -132,7 +133,27 @@ def _decode_jpeg(
             if s < 1:
                 requested = (max(1, round(w * s)), max(1, round(h * s)))
                 scale = jpeg.draft_scale((w, h), requested)
-    return jpeg.decode_bgr(data, scale), exif, icc
+    return exif, icc, scale
+
+
+def _jpeg_in_strips(data: bytes, icc: bytes | None, orientation: int) -> np.ndarray | None:
+    """The working-space image of a large JPEG decoded in strips on every core
+    (kernels/io/jpeg_split.py), each strip converted on the thread that decoded it; None where
+    that path does not apply (the caller decodes the file whole)."""
+    try:
+        enc = encoding_for_profile(icc) if icc else encoding("srgb")
+    except NotMatrixShaper:
+        return None  # LittleCMS converts the whole image
+    if orientation not in (0, 1):  # rotate the 8-bit pixels, then convert them
+        bgr = jpeg_split.decode_bgr(data)
+        return None if bgr is None else to_working(orient(bgr, orientation), enc, swap_rb=True)
+    head = jpeg.header(data)
+    rgb = np.empty((head.height, head.width, 3), np.float32)
+
+    def sink(top: int, bgr: np.ndarray) -> None:
+        to_working(bgr, enc, swap_rb=True, parallel=False, out=rgb[top : top + len(bgr)])
+
+    return rgb if jpeg_split.decode_bands(data, sink) else None
 
 
 def _littlecms_to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:

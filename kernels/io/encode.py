@@ -7,8 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from . import jpeg, tiff
-from .colour import OUTPUT_PROFILES, encoding
+from . import jpeg_strips, png_parallel, tiff
+from .colour import OUTPUT_PROFILES, Encoding, encoding
 from .convert import from_working
 from .icc import build_profile
 from .metadata import MetadataPolicy, export_exif, text_tags
@@ -56,22 +56,30 @@ def encode(
     enc = encoding(f"linear-{profile}" if linear_out else profile)
     if fmt == "jpeg":
         # Through OpenCV (kernels/io/jpeg.py), which takes BGR: the conversion pass writes it
-        # so. JPEG has no alpha: it is dropped (flattening is the caller's choice, not ours).
-        return encode_8bit(
-            from_working(image, enc, 8, dither=dither, swap_rb=True),
-            bgr=True,
-            format=fmt,
+        # so, strip by strip on the thread that encodes the strip (kernels/io/jpeg_strips.py).
+        # JPEG has no alpha: it is dropped (flattening is the caller's choice, not ours).
+        def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+            band = image[top:end]
+            return from_working(
+                band, enc, 8, dither=dither, swap_rb=True, y0=top, parallel=parallel
+            )
+
+        return _jpeg(
+            produce,
+            image.shape[:2],
             quality=quality,
             profile=profile,
             progressive=progressive,
             subsampling=subsampling,
-            metadata_policy=metadata_policy,
-            metadata_source=metadata_source,
-            strip_location=strip_location,
+            exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
         )
     icc = build_profile(profile, linear=linear_out)
-    pixels = from_working(image, enc, bit_depth, dither=dither)
     exif = export_exif(metadata_source, metadata_policy, strip_location=strip_location)
+    big = image.shape[0] * image.shape[1] >= png_parallel.PARALLEL_MIN_PIXELS
+    if fmt == "png" and bit_depth == 8 and big and png_parallel.available():
+        level = effort if effort is not None else 6
+        return _png8_in_chunks(image, enc, alpha, dither=dither, level=level, icc=icc, exif=exif)
+    pixels = from_working(image, enc, bit_depth, dither=dither)
     if alpha is not None:
         pixels = np.dstack([pixels, _quantise_alpha(alpha, pixels.dtype)])
 
@@ -125,13 +133,68 @@ def encode_8bit(
         raise ValueError("encode_8bit takes HxWx3 uint8")
     if subsampling not in SUBSAMPLING:
         raise ValueError(f"subsampling must be one of {tuple(SUBSAMPLING)}")
-    return jpeg.encode_bgr(
-        pixels if bgr else np.ascontiguousarray(pixels[..., ::-1]),
+
+    def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+        band = pixels[top:end]
+        return band if bgr else np.ascontiguousarray(band[..., ::-1])
+
+    return _jpeg(
+        produce,
+        pixels.shape[:2],
+        quality=quality,
+        profile=profile,
+        progressive=progressive,
+        subsampling=subsampling,
+        exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
+    )
+
+
+def _jpeg(
+    produce: jpeg_strips.Producer,
+    size: tuple[int, ...],
+    *,
+    quality: int,
+    profile: str,
+    progressive: bool,
+    subsampling: str,
+    exif: bytes | None,
+) -> bytes:
+    """The one JPEG writer behind `encode` and `encode_8bit`, so both give the same bytes."""
+    return jpeg_strips.encode_bands(
+        produce,
+        size[0],
+        size[1],
         quality=quality,
         progressive=progressive,
         subsampling=subsampling,
         icc_profile=build_profile(profile),
-        exif=export_exif(metadata_source, metadata_policy, strip_location=strip_location),
+        exif=exif,
+    )
+
+
+def _png8_in_chunks(
+    image: np.ndarray,
+    enc: Encoding,
+    alpha: np.ndarray | None,
+    *,
+    dither: bool,
+    level: int,
+    icc: bytes,
+    exif: bytes | None,
+) -> bytes:
+    """8-bit PNG in chunks on every core (kernels/io/png_parallel.py), each chunk converted
+    where it is filtered and deflated."""
+
+    def produce(top: int, end: int, parallel: bool) -> np.ndarray:
+        band = from_working(image[top:end], enc, 8, dither=dither, y0=top, parallel=parallel)
+        if alpha is None:
+            return band
+        return np.dstack([band, _quantise_alpha(alpha[top:end], band.dtype)])
+
+    height, width = image.shape[:2]
+    channels = 3 if alpha is None else 4
+    return png_parallel.encode(
+        produce, height, width, channels, level=level, icc_profile=icc, exif=exif
     )
 
 

@@ -1,6 +1,7 @@
 """Thumbnails and proxies without decoding the full file more than once.
 
-Thumbnail: JPEG DCT scaling (libjpeg scales by 1/2..1/8 inside the IDCT; OpenCV, kernels/io/jpeg.py), RAW embedded previews,
+Thumbnail: JPEG DCT scaling (libjpeg scales by 1/2..1/8 inside the IDCT; OpenCV, kernels/io/jpeg.py;
+at 1/8 our own DC-only decoder on every core, kernels/io/jpeg_dc.py), RAW embedded previews,
 then a cheap resize in the encoded domain (fine at 512 px) and an sRGB JPEG.
 
 Proxy: linear Rec.2020 at a 2048 px long edge, downsampled in linear light, stored next to the
@@ -55,7 +56,7 @@ def _early_jpeg_decode(
     if not jpeg.fast_path(data, head) or not 0 < size[0] * size[1] <= max_pixels:
         return None
     scale = jpeg.draft_scale(size, _draft_size(size, long_edge))
-    return size, _decoders().submit(jpeg.decode_bgr, data, scale, head)
+    return size, _decoders().submit(jpeg.decode_reduced, data, scale, head)
 
 
 def make_thumbnail(
@@ -83,12 +84,12 @@ def make_thumbnail(
         wait([early[1]])
         early = None
     if info.format == "jpeg" and (early or jpeg.fast_path(data)):
-        # OpenCV's reduced-size decode (the same pixels as Pillow's draft), area resize.
+        # A reduced-size decode (Pillow's draft scale), area resize.
         size = (info.width, info.height)
         if early:
             bgr = early[1].result()
         else:
-            bgr = jpeg.decode_bgr(data, jpeg.draft_scale(size, _draft_size(size, long_edge)))
+            bgr = jpeg.decode_reduced(data, jpeg.draft_scale(size, _draft_size(size, long_edge)))
         bgr = orient(_shrink_area(bgr, long_edge), info.orientation)
         icc = info.icc_profile
         if icc and info.colour_space != "srgb":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import jpeg_dc
 from .errors import CorruptImage
 
 SOF_MARKERS = frozenset(
@@ -45,18 +46,20 @@ def first_scan(data: bytes) -> int:
 class Header:
     """What one walk over the header segments finds: the frame's component count and size
     (None and 0 where no SOF comes before the first scan or where the marker structure
-    breaks) and the offset of the first SOS marker (len(data) if the walk finds none)."""
+    breaks), the offset of the first SOS marker (len(data) if the walk finds none) and of the
+    SOF marker (-1 where there is none)."""
 
     components: int | None
     width: int
     height: int
     sos: int
+    sof: int = -1
 
 
 def header(data: bytes) -> Header:
     """Walk the markers up to the first scan once (a byte search could stop inside an EXIF
     thumbnail)."""
-    pos, comps, width, height = 2, None, 0, 0
+    pos, comps, width, height, sof = 2, None, 0, 0, -1
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             break
@@ -68,7 +71,7 @@ def header(data: bytes) -> Header:
             pos += 2
             continue
         if marker == 0xDA:
-            return Header(comps, width, height, pos)
+            return Header(comps, width, height, pos, sof)
         if marker == 0xD9:
             break
         (length,) = struct.unpack_from(">H", data, pos + 2)
@@ -76,9 +79,9 @@ def header(data: bytes) -> Header:
             if pos + 10 > len(data):
                 break
             height, width = struct.unpack_from(">HH", data, pos + 5)
-            comps = data[pos + 9]
+            comps, sof = data[pos + 9], pos
         pos += 2 + length
-    return Header(comps, width, height, len(data))
+    return Header(comps, width, height, len(data), sof)
 
 
 def components(data: bytes) -> int | None:
@@ -99,7 +102,7 @@ def draft_scale(size: tuple[int, int], requested: tuple[int, int]) -> int:
     return next((s for s in (8, 4, 2, 1) if fit >= s), 1)  # smaller than asked: full size
 
 
-def _complete(data: bytes, sos: int) -> bool:
+def complete(data: bytes, sos: int) -> bool:
     """The entropy-coded data after the first scan reaches an EOI marker. libjpeg pads a
     truncated scan with grey and only warns (OpenCV passes that on as an image); Pillow
     refuses it, and so do we. Searched from the end (where the EOI is): a forward search
@@ -112,7 +115,7 @@ def _complete(data: bytes, sos: int) -> bool:
 def decode_bgr(data: bytes, scale: int = 1, head: Header | None = None) -> np.ndarray:
     """HxWx3 uint8 BGR as stored (not rotated, no profile applied), at 1/scale size. `head`:
     header(data), when the caller has it already."""
-    if not _complete(data, (head or header(data)).sos):
+    if not complete(data, (head or header(data)).sos):
         raise CorruptImage("the JPEG image data is truncated")
     flags = _REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION
     try:
@@ -122,6 +125,19 @@ def decode_bgr(data: bytes, scale: int = 1, head: Header | None = None) -> np.nd
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
         raise CorruptImage("the JPEG image data cannot be decoded")
     return bgr
+
+
+def decode_reduced(data: bytes, scale: int, head: Header | None = None) -> np.ndarray:
+    """decode_bgr for thumbnails: at 1/8 scale through our multithreaded DC-only decoder
+    (kernels/io/jpeg_dc.py: libjpeg's pixels for 4:4:4 and 4:2:2, close for 4:2:0 and
+    progressive files) where it takes the file, libjpeg otherwise."""
+    if scale == 8:
+        if not complete(data, (head or header(data)).sos):
+            raise CorruptImage("the JPEG image data is truncated")
+        eighth = jpeg_dc.decode(data)
+        if eighth is not None:
+            return eighth.bgr
+    return decode_bgr(data, scale, head)
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
@@ -153,8 +169,17 @@ def encode_bgr(
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
 ) -> bytes:
-    """A JPEG of HxWx3 uint8 BGR, with the profile and EXIF embedded. Progressive files get
-    optimised Huffman tables, as Pillow's encode has always asked for them."""
+    """A JPEG of HxWx3 uint8 BGR in one libjpeg-turbo call, with the profile and EXIF
+    embedded. Progressive files get optimised Huffman tables, as Pillow's encode has always
+    asked for them. (jpeg_strips.encode_bands is the multithreaded encode of large images.)"""
+    blob = encode_plain(bgr, quality=quality, progressive=progressive, subsampling=subsampling)
+    return with_metadata(blob, icc_profile, exif)
+
+
+def encode_plain(
+    bgr: np.ndarray, *, quality: int, progressive: bool = False, subsampling: str = "4:2:0"
+) -> bytes:
+    """OpenCV's JPEG of HxWx3 uint8 BGR: JFIF APP0, no profile, no EXIF."""
     params = [
         cv2.IMWRITE_JPEG_QUALITY,
         int(quality),
@@ -168,7 +193,11 @@ def encode_bgr(
     ok, buf = cv2.imencode(".jpg", bgr, params)
     if not ok:
         raise ValueError("OpenCV could not encode the JPEG")
-    blob = buf.tobytes()
+    return buf.tobytes()
+
+
+def with_metadata(blob: bytes, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """`blob` with the profile and EXIF spliced in where Pillow puts them."""
     extra = metadata_segments(icc_profile, exif)
     if not extra:
         return blob

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -21,23 +22,43 @@ SOURCE = Path(__file__).with_name("convert_loops.cpp")
 _ptr, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 
 
-@cache
-def _lib() -> ctypes.CDLL | None:
+def build(sources: Sequence[Path], name: str, fallback: str) -> ctypes.CDLL | None:
+    """`sources` (C++ files of kernels/io, compiled as one in this order) built and loaded, or
+    None without a compiler or when the build fails (logged, with what kernels.io does
+    instead: `fallback`)."""
     try:
         from kernels.backends import cpu_build
 
         if cpu_build.compiler() is None:
             return None
-        lib = cpu_build.load(SOURCE.read_text(), "io-convert")
+        return cpu_build.load("\n".join(src.read_text() for src in sources), name)
     except (OSError, RuntimeError) as exc:  # BuildError is a RuntimeError
-        log.warning("kernels.io native conversions unavailable, using NumPy: %s", exc)
+        log.warning("kernels.io %s unavailable, %s: %s", name, fallback, exc)
+        return None
+
+
+@cache
+def _lib() -> ctypes.CDLL | None:
+    lib = build([SOURCE], "io-convert", "using NumPy")
+    if lib is None:
         return None
     for name in ("u8_to_working", "u16_to_working"):
-        getattr(lib, name).argtypes = [_ptr, _long, _long, _long, _ptr, _ptr, _int, _ptr, _long]
+        getattr(lib, name).argtypes = [
+            _ptr,
+            _long,
+            _long,
+            _long,
+            _ptr,
+            _ptr,
+            _int,
+            _ptr,
+            _long,
+            _int,
+        ]
     lib.working_to_u8.argtypes = [
         *(_ptr, _long, _long, _long),
         *(_ptr, _ptr, _ptr, _long, _long, _int),
-        *(_ptr, _long),
+        *(_ptr, _long, _int),
     ]
     return lib
 
@@ -60,10 +81,12 @@ def to_working(
     *,
     swap_rb: bool = False,
     out: npt.NDArray[np.float32] | None = None,
+    parallel: bool = True,
 ) -> npt.NDArray[np.float32]:
     """HxWx3 uint8/uint16 -> float32: the transfer curve `lin` (one float per code value),
     then the 3x3 `matrix` (out_c = (lin[c0] m[c][0] + lin[c1] m[c][1]) + lin[c2] m[c][2], each
-    product rounded on its own). swap_rb: the pixels are BGR."""
+    product rounded on its own). swap_rb: the pixels are BGR. parallel=False: on the calling
+    thread only (it is one of several already)."""
     lib = _lib()
     assert lib is not None, "check available() first"
     dtype = np.uint8 if pixels.dtype == np.uint8 else np.uint16
@@ -86,6 +109,7 @@ def to_working(
         int(swap_rb),
         out.ctypes.data,
         out.strides[0] // 4,
+        int(parallel),
     )
     return out
 
@@ -99,6 +123,7 @@ def from_working_u8(
     y0: int = 0,
     swap_rb: bool = False,
     out: npt.NDArray[np.uint8] | None = None,
+    parallel: bool = True,
 ) -> npt.NDArray[np.uint8]:
     """HxWx3 float32 -> uint8: matrix, clip to [0, 1], 65536-entry 8.8 table (int32, for 32-bit gathers), + noise
     (rows x W x 3, 1/256 steps; image row y takes noise row (y0 + y) % rows), >> 8."""
@@ -126,5 +151,6 @@ def from_working_u8(
         int(swap_rb),
         out.ctypes.data,
         out.strides[0],
+        int(parallel),
     )
     return out

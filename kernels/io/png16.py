@@ -71,6 +71,19 @@ def _chunk(ctype: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
 
 
+def png_head(
+    width: int, height: int, depth: int, channels: int, icc: bytes | None, exif: bytes | None
+) -> bytes:
+    """Signature, IHDR (RGB or RGBA, no interlace), then the profile and EXIF if any."""
+    ctype = 6 if channels == 4 else 2
+    out = [_SIG, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, ctype, 0, 0, 0))]
+    if icc:
+        out.append(_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(icc)))
+    if exif:
+        out.append(_chunk(b"eXIf", exif.removeprefix(b"Exif\0\0")))
+    return b"".join(out)
+
+
 def write_png16(
     pixels: np.ndarray, *, icc_profile: bytes | None, exif: bytes | None, level: int = 6
 ) -> bytes:
@@ -82,12 +95,7 @@ def write_png16(
     rows[:, 0] = 1
     rows[:, 1 : 1 + bpp] = b[:, :bpp]
     np.subtract(b[:, bpp:], b[:, :-bpp], out=rows[:, 1 + bpp :])
-    ctype = 6 if channels == 4 else 2
-    out = [_SIG, _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, ctype, 0, 0, 0))]
-    if icc_profile:
-        out.append(_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(icc_profile)))
-    if exif:
-        out.append(_chunk(b"eXIf", exif.removeprefix(b"Exif\0\0")))
+    out = [png_head(w, h, 16, channels, icc_profile, exif)]
     compressed = zlib.compress(rows.tobytes(), level)
     for i in range(0, len(compressed), 1 << 20):
         out.append(_chunk(b"IDAT", compressed[i : i + (1 << 20)]))

@@ -28,7 +28,7 @@ from kernels.ops.stage import PixelStage
 from kernels.params import DevelopSettings
 from kernels.pipeline import Progress
 
-from . import jpeg
+from . import jpeg, jpeg_split
 from .colour import Encoding, encoding
 from .convert import from_working, to_working
 from .decode import orient
@@ -63,7 +63,8 @@ def decode_8bit(source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Enco
         enc = encoding_for_profile(icc) if icc else encoding("srgb")
     except NotMatrixShaper:
         return None
-    bgr = orient(jpeg.decode_bgr(data), info.orientation)
+    bgr = jpeg_split.decode_bgr(data)  # in strips on every core where it can be
+    bgr = orient(jpeg.decode_bgr(data) if bgr is None else bgr, info.orientation)
     return Encoded8(bgr=bgr, encoding=enc, info=info, exif=exif)
 
 
