@@ -25,7 +25,7 @@ from PIL import Image
 from kernels.backends import get_backend
 from kernels.backends.base import Backend
 from kernels.ops.stage import PixelStage
-from kernels.params import DevelopSettings
+from kernels.params import DevelopSettings, Mask
 from kernels.pipeline import Progress
 
 from . import jpeg, jpeg_split
@@ -101,6 +101,28 @@ class ManagedEnds(Backend):
                 out[...] = src
             return
         self.inner.pixel_stages_into(src, out, stages, x0, y0)
+
+    def masked_pixel_stages_into(
+        self,
+        src: np.ndarray,
+        out: np.ndarray,
+        stages: Sequence[PixelStage],
+        x0: int,
+        y0: int,
+        weight: np.ndarray,
+    ) -> None:
+        self.inner.masked_pixel_stages_into(src, out, stages, x0, y0, weight)
+
+    def mask_coverage(
+        self,
+        mask: Mask,
+        rgb: np.ndarray,
+        y0: int,
+        full_w: int,
+        full_h: int,
+        bitmaps: Mapping[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        return self.inner.mask_coverage(mask, rgb, y0, full_w, full_h, bitmaps)
 
     def convolve(self, img: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
         return self.inner.convolve(img, kx, ky)

@@ -119,3 +119,46 @@ def test_the_8_bit_path_still_develops_through_the_adapters_develop(cat, monkeyp
         _source(cat), RECIPES["exposure only"], rendering.RenderOptions(watermark=True)
     )
     assert calls == [rendering.EightBit, np.ndarray]
+
+
+def test_the_8_bit_ends_forward_every_backend_primitive_to_the_backend_that_runs() -> None:
+    # A primitive the wrapper does not forward falls back to Backend's NumPy default: correct,
+    # but the 8-bit export then runs that stage on NumPy (masks did, 60x slower).
+    from kernels.backends.base import Backend
+    from kernels.io.render8 import ManagedEnds
+
+    primitives = {
+        name
+        for name, value in vars(Backend).items()
+        if callable(value) and not name.startswith("_")
+    }
+    assert primitives <= set(vars(ManagedEnds)), primitives - set(vars(ManagedEnds))
+
+
+def test_a_masked_8_bit_export_rasterises_its_mask_on_the_running_backend(
+    cat: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kernels.backends.cpu import CpuBackend
+    from kernels.params import LocalAdjustments, Mask, RadialGradient
+
+    calls: list[str] = []
+    original = CpuBackend.mask_coverage
+
+    def spy(self: CpuBackend, *args: Any, **kwargs: Any) -> np.ndarray:
+        calls.append("coverage")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpuBackend, "mask_coverage", spy)
+    settings = DevelopSettings(
+        masks=[
+            Mask(
+                id="m1",
+                shapes=[RadialGradient(cx=0.5, cy=0.5, rx=0.3, ry=0.2)],
+                adjustments=LocalAdjustments(exposure=1.0),
+            )
+        ]
+    )
+    source = decode_8bit(_source(cat))
+    assert source is not None
+    develop_8bit(source, settings, backend="cpu")
+    assert calls
