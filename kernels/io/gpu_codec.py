@@ -82,15 +82,9 @@ def encode_jpeg_from_device(
     return insert_icc_app2(out, icc_profile) if icc_profile else out
 
 
-def insert_icc_app2(jpeg: bytes, icc: bytes) -> bytes:
-    """Splice an ICC profile into a JPEG as APP2 ICC_PROFILE segments (after SOI/APP0)."""
-    chunk = 65_519
-    parts = [icc[i : i + chunk] for i in range(0, len(icc), chunk)] or [b""]
-    segs = b""
-    for n, part in enumerate(parts, 1):
-        body = b"ICC_PROFILE\0" + bytes([n, len(parts)]) + part
-        segs += b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body
-    pos = 2
-    if jpeg[2:4] == b"\xff\xe0":  # keep JFIF first, as readers expect
-        pos = 4 + int.from_bytes(jpeg[4:6], "big")
-    return jpeg[:pos] + segs + jpeg[pos:]
+def insert_icc_app2(jpeg_data: bytes, icc: bytes) -> bytes:
+    """Splice an ICC profile into a JPEG as APP2 ICC_PROFILE segments, where the CPU encoder
+    puts them (after SOI/APP0)."""
+    from .jpeg import with_metadata
+
+    return with_metadata(jpeg_data, icc, None)
