@@ -8,7 +8,6 @@ per path. Ops are idempotent per (project, user, client op id): a resend returns
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import threading
@@ -24,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from collab import pointer
+from collab import pointer, validation
 from collab.conf import limit
 from collab.models import Op, Revert, Room
 from collab.protocol import OpIn
@@ -54,6 +53,10 @@ class Applied:
     duplicate: bool = False
     skipped: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+
+    @property
+    def seqs(self) -> list[int]:
+        return [o["seq"] for o in self.ops]
 
 
 def _project(user: User, project_id: Any, need: Need, *, for_update: bool = False) -> Project:
@@ -102,34 +105,21 @@ def _current(project: Project) -> dict[str, Any]:
 
 
 @dataclass
-class _Write:
-    path: str
-    op: str
-    value: Any
+class _Write(validation.Write):
     client_op_id: str = ""
 
 
 def _apply_writes(
     doc: dict[str, Any], writes: list[_Write]
 ) -> tuple[dict[str, Any], list[tuple[Any, bool]]]:
-    """`doc` with `writes` applied and validated (defaults filled in), and what each write
-    replaced (value, existed). Raises Rejected with the JSON pointer at fault."""
-    prevs: list[tuple[Any, bool]] = []
-    for w in writes:
-        try:
-            before = pointer.get(doc, w.path)
-            if w.op == "remove":
-                doc = pointer.remove(doc, w.path)
-            else:
-                doc = pointer.set_value(doc, w.path, copy.deepcopy(w.value))
-        except pointer.PointerError as exc:
-            raise Rejected(exc.code, exc.detail, w.path) from None
-        prevs.append((None if before is pointer.MISSING else before, before is not pointer.MISSING))
+    """`doc` with `writes` applied and the whole recipe validated (defaults filled in), and what
+    each write replaced (value, existed). Raises Rejected with the JSON pointer at fault."""
+    room_doc = validation.RecipeDoc(doc, clean=False)
     try:
-        clean = recipe.dump(recipe.parse(doc))
-    except recipe.RecipeError as exc:
-        raise Rejected(exc.code, exc.detail, exc.pointer) from None
-    return clean, prevs
+        prevs = room_doc.apply(writes)
+    except validation.BatchError as exc:
+        raise Rejected(exc.code, exc.detail, exc.path) from None
+    return room_doc.doc, prevs
 
 
 def _commit(
@@ -162,9 +152,9 @@ def _commit(
     project.edits_json = clean
     project.version += 1
     project.save(update_fields=["edits_json", "version", "updated_at"])
-    room.version = project.version
+    room.version = room.clean_version = project.version
     now = timezone.now()
-    fields = ["seq", "version"]
+    fields = ["seq", "version", "clean_version"]
     if room.snapshot_at is None or now - room.snapshot_at >= timedelta(
         seconds=limit("SNAPSHOT_SECONDS")
     ):
@@ -245,38 +235,93 @@ def snapshot_trailing(project_id: Any) -> bool:
 
 
 def apply_ops(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
-    ids = [o.id for o in ops]
-    if len(set(ids)) != len(ids):
-        raise Rejected("duplicate_id", "Each op in a batch needs its own id.")
-    applied = None
-    if connection.vendor == "postgresql":
+    """One client's batch, on its own (the room's writer groups batches: `apply_group`)."""
+    [result] = apply_group(project_id, [(user, ops)])
+    if isinstance(result, Rejected):
+        raise result
+    return result
+
+
+def apply_group(
+    project_id: Any, batches: list[tuple[User, list[OpIn]]]
+) -> list[Applied | Rejected]:
+    """Batches from the clients of one room, in the order they arrived, each applied all or
+    nothing and answered on its own (an ack, a duplicate ack, or a reject), in arrival order.
+
+    On PostgreSQL the common case writes them all in one transaction: one lock of the project
+    row, one sequence range, one recipe write. A batch that is not the common case (no room
+    yet, a version snapshot due, a write outside the room to record, a role only the general
+    path knows) takes the general path in its own transaction, in its place in the order."""
+    results: list[Applied | Rejected | None] = [None] * len(batches)
+    todo: list[int] = []
+    for i, (_, ops) in enumerate(batches):
+        ids = [o.id for o in ops]
+        if len(set(ids)) != len(ids):
+            results[i] = Rejected("duplicate_id", "Each op in a batch needs its own id.")
+        else:
+            todo.append(i)
+    while todo:
+        done = _group_fast(project_id, [batches[i] for i in todo])
+        for i, result in zip(todo, done, strict=False):
+            results[i] = result
+        todo = todo[len(done) :]
+        if todo:
+            i = todo.pop(0)
+            user, ops = batches[i]
+            try:
+                with transaction.atomic():
+                    results[i] = _apply_general(user, project_id, ops)
+            except Rejected as exc:
+                results[i] = exc
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def _group_fast(
+    project_id: Any, batches: list[tuple[User, list[OpIn]]]
+) -> list[Applied | Rejected]:
+    """The results of the longest common-case prefix of `batches`, written in one transaction
+    (nothing when the first is not the common case). PostgreSQL only; SQLite, the embedded
+    default, takes the general path for every batch."""
+    if connection.vendor != "postgresql":
+        return []
+    try:
+        pk = uuid.UUID(str(project_id))
+    except ValueError:
+        return []
+    for _attempt in range(3):
         try:
             with transaction.atomic():
-                applied = _apply_fast(user, project_id, ops)
+                return _group_write(pk, batches)
         except IntegrityError:
-            pass  # an id of this batch was applied before (a resend): the general path answers
+            # A resent id committed by another process while this one waited for the lock:
+            # the lock statement's snapshot predates that commit, so it did not see it. The
+            # next attempt's statement does.
+            continue
+    return []
 
-    if applied is None:
-        with transaction.atomic():
-            applied = _apply_general(user, project_id, ops)
-    return applied
 
-
-# The project row, locked, with what the common case of a write needs in one round trip: the
-# user's role, the room's counter and when it last recorded a version.
-_LOCK_SQL = """
-SELECT p.owner_id, p.is_public, p.version, p.edits_json::text, c.permission,
-       r.seq, r.version, r.snapshot_at
+# The project row, locked, with what a group of writes needs in one round trip: the room's
+# counter and when it last recorded a version, each writer's permission, and the ops already
+# stored under the group's client ids (resends).
+_GROUP_LOCK_SQL = """
+SELECT p.owner_id, p.version, p.edits_json::text, r.seq, r.version, r.snapshot_at,
+       r.clean_version,
+       (SELECT json_object_agg(c.user_id::text, c.permission)
+          FROM projects_projectcollaborator c
+         WHERE c.project_id = p.id AND c.user_id = ANY(%s))::text,
+       (SELECT json_agg(json_build_array(o.user_id::text, o.client_op_id, o.seq, o.op, o.path,
+                                         o.value, o.kind))
+          FROM collab_op o
+         WHERE o.project_id = p.id AND o.user_id = ANY(%s) AND o.client_op_id = ANY(%s))::text
 FROM projects_project p
-LEFT JOIN projects_projectcollaborator c ON c.project_id = p.id AND c.user_id = %s
 LEFT JOIN collab_room r ON r.project_id = p.id
 WHERE p.id = %s
 FOR UPDATE OF p
 """
 
-
-# The write of `_apply_fast`: ops, recipe, room counter and this user's redo stack, one statement.
-_WRITE_SQL = """
+# The group's write: ops, recipe, room counter and the writers' redo stacks, one statement.
+_GROUP_WRITE_SQL = """
 WITH ins AS (
   INSERT INTO collab_op (project_id, seq, user_id, client_op_id, kind, op, path, value, prev,
                          prev_exists, "group", reverted, created_at)
@@ -284,34 +329,24 @@ WITH ins AS (
 ), proj AS (
   UPDATE projects_project SET edits_json = %s::jsonb, version = %s, updated_at = %s WHERE id = %s
 ), room AS (
-  UPDATE collab_room SET seq = %s, version = %s WHERE project_id = %s
+  UPDATE collab_room SET seq = %s, version = %s, clean_version = %s WHERE project_id = %s
 )
 UPDATE collab_op SET reverted = true
-WHERE project_id = %s AND user_id = %s AND kind = %s AND reverted = false
+WHERE project_id = %s AND user_id = ANY(%s) AND kind = %s AND reverted = false
 """
+_ROW_SQL = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
 
 
-def _apply_fast(user: User, project_id: Any, ops: list[OpIn]) -> Applied | None:
-    """The common write in four round trips (BEGIN, lock and read, one write statement, COMMIT)
-    instead of ten: the role comes joined to the locked row, a resent id is found by the unique
-    constraint (IntegrityError: the caller answers it on the general path), ops, recipe, room
-    and redo stack are written by one statement. None (nothing written) when the write is not
-    the common case: no room yet, a write outside the room to record, a version snapshot due,
-    or a role that cannot edit; the general path then does it. PostgreSQL only (SQLite, the
-    embedded default, always takes the general path)."""
-    try:
-        pk = uuid.UUID(str(project_id))
-    except ValueError:
-        return None
+def _group_write(pk: uuid.UUID, batches: list[tuple[User, list[OpIn]]]) -> list[Applied | Rejected]:
+    """BEGIN, lock and read, one write statement, COMMIT: four round trips for the group."""
+    users = list({user.pk for user, _ in batches})
+    client_ids = list({o.id for _, ops in batches for o in ops})
     with connection.cursor() as cur:
-        cur.execute(_LOCK_SQL, [user.pk, pk])
+        cur.execute(_GROUP_LOCK_SQL, [users, users, client_ids, pk])
         row = cur.fetchone()
     if row is None:
-        return None
-    owner_id, _public, version, edits, permission, seq, room_version, snapshot_at = row
-    role = "owner" if owner_id == user.pk else permission
-    if role not in ("edit", "admin", "owner"):
-        return None
+        return []
+    owner_id, version, edits, seq, room_version, snapshot_at, clean_version, perms, stored = row
     now = timezone.now()
     if (
         seq is None
@@ -319,46 +354,82 @@ def _apply_fast(user: User, project_id: Any, ops: list[OpIn]) -> Applied | None:
         or snapshot_at is None
         or now - snapshot_at >= timedelta(seconds=limit("SNAPSHOT_SECONDS"))
     ):
-        return None
+        return []
+    permission = json.loads(perms) if perms else {}
+    # (user, client op id) -> the op as first acknowledged; ops of this group join it, so a
+    # resend later in the same group is answered like one of an earlier transaction.
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    for user_id, client_id, op_seq, op, path, value, kind in json.loads(stored) if stored else []:
+        done[(user_id, client_id)] = {
+            "seq": op_seq,
+            "path": path,
+            "op": op,
+            "value": value if op == "set" else None,
+            "user": user_id,
+            "id": client_id,
+            "kind": kind,
+        }
     doc = json.loads(edits)
+    clean = clean_version == version
     if doc.get("schema_version") != recipe.SCHEMA_VERSION:
-        doc = recipe.migrate(doc)
-    writes = [_Write(o.path, o.op, o.value, o.id) for o in ops]
-    clean, prevs = _apply_writes(doc, writes)
-    first = seq + 1
-    last = seq + len(writes)
-    version += 1
+        doc, clean = recipe.migrate(doc), False
+    room_doc = validation.RecipeDoc(doc, clean=clean)
+    out: list[Applied | Rejected] = []
     values: list[Any] = []
-    out: list[dict[str, Any]] = []
-    user_id = str(user.pk)
-    for i, (w, (prev, prev_exists)) in enumerate(zip(writes, prevs, strict=True)):
-        now_value = pointer.get(clean, w.path)
-        op = "remove" if now_value is pointer.MISSING else "set"
-        value = None if now_value is pointer.MISSING else now_value
-        values += [pk, first + i, user.pk, w.client_op_id, Op.Kind.EDIT, op, w.path]
-        values += [_jsonb(value), _jsonb(prev), prev_exists, first, False, now]
-        out.append(
-            {
-                "seq": first + i,
+    writers: set[Any] = set()
+    next_seq = seq + 1
+    for user, ops in batches:
+        role = "owner" if owner_id == user.pk else permission.get(str(user.pk))
+        if role not in ("edit", "admin", "owner"):
+            break  # the general path answers this batch
+        user_id = str(user.pk)
+        ids = [o.id for o in ops]
+        acked = [done[(user_id, i)] for i in ids if (user_id, i) in done]
+        if len(acked) == len(ids):
+            out.append(Applied(ops=acked, version=version, duplicate=True, ids=ids))
+            continue
+        # Ids seen before are answered, not applied again; the rest of the batch is applied.
+        writes = [_Write(o.path, o.op, o.value, o.id) for o in ops if (user_id, o.id) not in done]
+        try:
+            prevs = room_doc.apply(writes)
+        except validation.BatchError as exc:
+            out.append(Rejected(exc.code, exc.detail, exc.path))
+            continue
+        version += 1
+        group = next_seq
+        applied: list[dict[str, Any]] = []
+        for w, (prev, prev_exists) in zip(writes, prevs, strict=True):
+            # What the path holds once validated (defaults filled in): what every client applies.
+            now_value = pointer.get(room_doc.doc, w.path)
+            op = "remove" if now_value is pointer.MISSING else "set"
+            value = None if now_value is pointer.MISSING else now_value
+            values += [pk, next_seq, user.pk, w.client_op_id, Op.Kind.EDIT, op, w.path]
+            values += [_jsonb(value), _jsonb(prev), prev_exists, group, False, now]
+            wire = {
+                "seq": next_seq,
                 "path": w.path,
                 "op": op,
-                "value": value if op == "set" else None,
+                "value": value,
                 "user": user_id,
-                "id": w.client_op_id or None,
+                "id": w.client_op_id,
                 "kind": Op.Kind.EDIT.value,
             }
-        )
-    rows_sql = ", ".join(
-        ["(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"] * len(writes)
-    )
-    # Only placeholders are spliced in (a row of them per op); every value is a parameter.
-    sql = _WRITE_SQL.replace("{rows}", rows_sql)
-    values += [json.dumps(clean), version, now, pk, last, version, pk]
-    values += [pk, user.pk, Op.Kind.UNDO]
-    with connection.cursor() as cur:
-        cur.execute(sql, values)
-    transaction.on_commit(lambda: schedule_trailing_snapshot(pk))
-    return Applied(ops=out, version=version, ids=[o.id for o in ops])
+            applied.append(wire)
+            done[(user_id, w.client_op_id)] = wire
+            next_seq += 1
+        writers.add(user.pk)
+        out.append(Applied(ops=applied, version=version, ids=ids))
+    if values:
+        rows = ", ".join([_ROW_SQL] * (len(values) // 13))
+        # Only placeholders are spliced in (a row of them per op); every value is a parameter.
+        sql = _GROUP_WRITE_SQL.replace("{rows}", rows)
+        values += [json.dumps(room_doc.doc), version, now, pk]
+        values += [next_seq - 1, version, version, pk]
+        values += [pk, list(writers), Op.Kind.UNDO]
+        with connection.cursor() as cur:
+            cur.execute(sql, values)
+        transaction.on_commit(lambda: schedule_trailing_snapshot(pk))
+    return out
 
 
 def _jsonb(value: Any) -> str | None:
