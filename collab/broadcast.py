@@ -24,7 +24,18 @@ def remember_loop() -> None:
 
 
 def room_group(project_id: Any) -> str:
+    """Every connection in the room: presence, joins, events, previews, access changes."""
     return f"collab.{uuid.UUID(str(project_id)).hex}"
+
+
+def ops_group(project_id: Any) -> str:
+    """The room's ops, to one subscriber per serving process (collab.hub), which orders them
+    once and hands them to its connections: not one delivery per connection."""
+    return f"collab.ops.{uuid.UUID(str(project_id)).hex}"
+
+
+def ops_message(ops: list[dict[str, Any]], version: int) -> dict[str, Any]:
+    return {"type": "room.ops", "ops": ops, "version": version}
 
 
 async def asend_room(project_id: Any, message: dict[str, Any]) -> None:
@@ -33,18 +44,37 @@ async def asend_room(project_id: Any, message: dict[str, Any]) -> None:
     await layer.group_send(room_group(project_id), message)
 
 
-def send_room(project_id: Any, message: dict[str, Any]) -> None:
-    """From sync code (workers, services): sends to the room."""
+async def asend_ops(project_id: Any, ops: list[dict[str, Any]], version: int) -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(ops_group(project_id), ops_message(ops, version))
+
+
+def _send_group(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     assert layer is not None
     loop = _server_loop
     if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
-        future = asyncio.run_coroutine_threadsafe(
-            layer.group_send(room_group(project_id), message), loop
-        )
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         future.result(timeout=5)
         return
-    async_to_sync(layer.group_send)(room_group(project_id), message)
+    async_to_sync(layer.group_send)(group, message)
+
+
+def send_room(project_id: Any, message: dict[str, Any]) -> None:
+    """From sync code (workers, services): sends to the room."""
+    _send_group(room_group(project_id), message)
+
+
+def send_ops(project_id: Any, ops: list[dict[str, Any]], version: int) -> None:
+    """From sync code: ops written outside a serving process's writer (REST saves)."""
+    _send_group(ops_group(project_id), ops_message(ops, version))
+
+
+def send_access_changed(project_id: Any) -> None:
+    """Someone's access to the project changed. On the ops group, so that every process sees
+    it in order with the ops: none written after it reaches a connection before its check."""
+    _send_group(ops_group(project_id), {"type": "room.access"})
 
 
 def project_event(project_id: Any, event: dict[str, Any]) -> None:

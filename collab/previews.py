@@ -65,9 +65,12 @@ def request(project_id: Any, seq: int, size: int) -> bool:
     return True
 
 
-def request_all(project_id: Any, seq: int) -> None:
-    for size in wanted_sizes(project_id):
+def request_all(project_id: Any, seq: int) -> list[int]:
+    """Wants a preview of `seq` at every size the room wants; returns those sizes."""
+    sizes = wanted_sizes(project_id)
+    for size in sizes:
         request(project_id, seq, size)
+    return sizes
 
 
 def preview_source(project_id: Any) -> tuple[int, dict[str, Any]]:
