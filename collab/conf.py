@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # wanted sizes from the cache again (a client on another process asking for previews gets
     # them from its next op at most this much later; one here, at once).
     "PREVIEW_SIZES_RECHECK_SECONDS": 1.0,
+    # PostgreSQL connections per serving process for the rooms' group writes (collab.pg).
+    "WRITE_CONNECTIONS": 4,
 }
 
 

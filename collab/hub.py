@@ -2,7 +2,7 @@
 of the room on this process's event loop.
 
 Writes (group commit): members' op batches queue here. While one group is being written, the
-next batches arrive and are written together in the next transaction (`apply_group`: one
+next batches arrive and are written together in the next transaction (`collab.writes`: one
 lock, one sequence range, one recipe write), each answered to its sender on its own. The
 queue is per room and per process, so one process has at most one write per room in flight.
 
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from accounts.models import User
-from collab import broadcast, previews, services
+from collab import broadcast, pg, previews, services, writes
 from collab.conf import limit
 from collab.protocol import OpIn
 from collab.selectors import ops_between
@@ -141,6 +141,9 @@ class Hub:
         layer = get_channel_layer()
         if layer is not None and self.channel is not None:
             await layer.group_discard(broadcast.ops_group(self.project_id), self.channel)
+        loop = asyncio.get_running_loop()
+        if not any(key[0] is loop for key in _hubs):
+            await pg.close()
 
     async def _listen(self) -> None:
         layer = get_channel_layer()
@@ -183,7 +186,7 @@ class Hub:
             while self.queue:
                 group = self._take_group()
                 try:
-                    results = await db(services.apply_group)(
+                    results = await writes.aapply_group(
                         self.project_id, [(user, ops) for user, ops, _ in group]
                     )
                 except Exception as exc:
@@ -243,8 +246,11 @@ class Hub:
         for member in list(self.members):
             try:
                 await member.room_batch(batch)
-            except Exception:
-                logger.exception("ops not sent to a member", extra={"project": self.project_id})
+            except Exception as exc:
+                # Usually a socket that closed before its consumer left the room.
+                logger.warning(
+                    "ops not sent to a member: %r", exc, extra={"project": self.project_id}
+                )
 
     async def _drain(self) -> None:
         while self.held:

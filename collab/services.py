@@ -8,7 +8,6 @@ per path. Ops are idempotent per (project, user, client op id): a resend returns
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -104,13 +103,8 @@ def _current(project: Project) -> dict[str, Any]:
     return recipe.migrate(project.edits_json)
 
 
-@dataclass
-class _Write(validation.Write):
-    client_op_id: str = ""
-
-
 def _apply_writes(
-    doc: dict[str, Any], writes: list[_Write]
+    doc: dict[str, Any], writes: list[validation.Write]
 ) -> tuple[dict[str, Any], list[tuple[Any, bool]]]:
     """`doc` with `writes` applied and the whole recipe validated (defaults filled in), and what
     each write replaced (value, existed). Raises Rejected with the JSON pointer at fault."""
@@ -123,7 +117,12 @@ def _apply_writes(
 
 
 def _commit(
-    project: Project, room: Room, user: User, kind: str, writes: list[_Write], doc: dict[str, Any]
+    project: Project,
+    room: Room,
+    user: User,
+    kind: str,
+    writes: list[validation.Write],
+    doc: dict[str, Any],
 ) -> list[Op]:
     """Applies `writes` to `doc` (the current recipe), validates, stores ops and recipe."""
     clean, prevs = _apply_writes(doc, writes)
@@ -234,207 +233,14 @@ def snapshot_trailing(project_id: Any) -> bool:
     return True
 
 
-def apply_ops(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
-    """One client's batch, on its own (the room's writer groups batches: `apply_group`)."""
-    [result] = apply_group(project_id, [(user, ops)])
-    if isinstance(result, Rejected):
-        raise result
-    return result
-
-
-def apply_group(
-    project_id: Any, batches: list[tuple[User, list[OpIn]]]
-) -> list[Applied | Rejected]:
-    """Batches from the clients of one room, in the order they arrived, each applied all or
-    nothing and answered on its own (an ack, a duplicate ack, or a reject), in arrival order.
-
-    On PostgreSQL the common case writes them all in one transaction: one lock of the project
-    row, one sequence range, one recipe write. A batch that is not the common case (no room
-    yet, a version snapshot due, a write outside the room to record, a role only the general
-    path knows) takes the general path in its own transaction, in its place in the order."""
-    results: list[Applied | Rejected | None] = [None] * len(batches)
-    todo: list[int] = []
-    for i, (_, ops) in enumerate(batches):
-        ids = [o.id for o in ops]
-        if len(set(ids)) != len(ids):
-            results[i] = Rejected("duplicate_id", "Each op in a batch needs its own id.")
-        else:
-            todo.append(i)
-    while todo:
-        done = _group_fast(project_id, [batches[i] for i in todo])
-        for i, result in zip(todo, done, strict=False):
-            results[i] = result
-        todo = todo[len(done) :]
-        if todo:
-            i = todo.pop(0)
-            user, ops = batches[i]
-            try:
-                with transaction.atomic():
-                    results[i] = _apply_general(user, project_id, ops)
-            except Rejected as exc:
-                results[i] = exc
-    assert all(r is not None for r in results)
-    return results  # type: ignore[return-value]
-
-
-def _group_fast(
-    project_id: Any, batches: list[tuple[User, list[OpIn]]]
-) -> list[Applied | Rejected]:
-    """The results of the longest common-case prefix of `batches`, written in one transaction
-    (nothing when the first is not the common case). PostgreSQL only; SQLite, the embedded
-    default, takes the general path for every batch."""
-    if connection.vendor != "postgresql":
-        return []
+def apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied | Rejected:
+    """One client's batch on the general path (any case, any database), in its own
+    transaction: the answer, or why it was refused."""
     try:
-        pk = uuid.UUID(str(project_id))
-    except ValueError:
-        return []
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _group_write(pk, batches)
-        except IntegrityError:
-            # A resent id committed by another process while this one waited for the lock:
-            # the lock statement's snapshot predates that commit, so it did not see it. The
-            # next attempt's statement does.
-            continue
-    return []
-
-
-# The project row, locked, with what a group of writes needs in one round trip: the room's
-# counter and when it last recorded a version, each writer's permission, and the ops already
-# stored under the group's client ids (resends).
-_GROUP_LOCK_SQL = """
-SELECT p.owner_id, p.version, p.edits_json::text, r.seq, r.version, r.snapshot_at,
-       r.clean_version,
-       (SELECT json_object_agg(c.user_id::text, c.permission)
-          FROM projects_projectcollaborator c
-         WHERE c.project_id = p.id AND c.user_id = ANY(%s))::text,
-       (SELECT json_agg(json_build_array(o.user_id::text, o.client_op_id, o.seq, o.op, o.path,
-                                         o.value, o.kind))
-          FROM collab_op o
-         WHERE o.project_id = p.id AND o.user_id = ANY(%s) AND o.client_op_id = ANY(%s))::text
-FROM projects_project p
-LEFT JOIN collab_room r ON r.project_id = p.id
-WHERE p.id = %s
-FOR UPDATE OF p
-"""
-
-# The group's write: ops, recipe, room counter and the writers' redo stacks, one statement.
-_GROUP_WRITE_SQL = """
-WITH ins AS (
-  INSERT INTO collab_op (project_id, seq, user_id, client_op_id, kind, op, path, value, prev,
-                         prev_exists, "group", reverted, created_at)
-  VALUES {rows}
-), proj AS (
-  UPDATE projects_project SET edits_json = %s::jsonb, version = %s, updated_at = %s WHERE id = %s
-), room AS (
-  UPDATE collab_room SET seq = %s, version = %s, clean_version = %s WHERE project_id = %s
-)
-UPDATE collab_op SET reverted = true
-WHERE project_id = %s AND user_id = ANY(%s) AND kind = %s AND reverted = false
-"""
-_ROW_SQL = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"
-
-
-def _group_write(pk: uuid.UUID, batches: list[tuple[User, list[OpIn]]]) -> list[Applied | Rejected]:
-    """BEGIN, lock and read, one write statement, COMMIT: four round trips for the group."""
-    users = list({user.pk for user, _ in batches})
-    client_ids = list({o.id for _, ops in batches for o in ops})
-    with connection.cursor() as cur:
-        cur.execute(_GROUP_LOCK_SQL, [users, users, client_ids, pk])
-        row = cur.fetchone()
-    if row is None:
-        return []
-    owner_id, version, edits, seq, room_version, snapshot_at, clean_version, perms, stored = row
-    now = timezone.now()
-    if (
-        seq is None
-        or room_version != version
-        or snapshot_at is None
-        or now - snapshot_at >= timedelta(seconds=limit("SNAPSHOT_SECONDS"))
-    ):
-        return []
-    permission = json.loads(perms) if perms else {}
-    # (user, client op id) -> the op as first acknowledged; ops of this group join it, so a
-    # resend later in the same group is answered like one of an earlier transaction.
-    done: dict[tuple[str, str], dict[str, Any]] = {}
-    for user_id, client_id, op_seq, op, path, value, kind in json.loads(stored) if stored else []:
-        done[(user_id, client_id)] = {
-            "seq": op_seq,
-            "path": path,
-            "op": op,
-            "value": value if op == "set" else None,
-            "user": user_id,
-            "id": client_id,
-            "kind": kind,
-        }
-    doc = json.loads(edits)
-    clean = clean_version == version
-    if doc.get("schema_version") != recipe.SCHEMA_VERSION:
-        doc, clean = recipe.migrate(doc), False
-    room_doc = validation.RecipeDoc(doc, clean=clean)
-    out: list[Applied | Rejected] = []
-    values: list[Any] = []
-    writers: set[Any] = set()
-    next_seq = seq + 1
-    for user, ops in batches:
-        role = "owner" if owner_id == user.pk else permission.get(str(user.pk))
-        if role not in ("edit", "admin", "owner"):
-            break  # the general path answers this batch
-        user_id = str(user.pk)
-        ids = [o.id for o in ops]
-        acked = [done[(user_id, i)] for i in ids if (user_id, i) in done]
-        if len(acked) == len(ids):
-            out.append(Applied(ops=acked, version=version, duplicate=True, ids=ids))
-            continue
-        # Ids seen before are answered, not applied again; the rest of the batch is applied.
-        writes = [_Write(o.path, o.op, o.value, o.id) for o in ops if (user_id, o.id) not in done]
-        try:
-            prevs = room_doc.apply(writes)
-        except validation.BatchError as exc:
-            out.append(Rejected(exc.code, exc.detail, exc.path))
-            continue
-        version += 1
-        group = next_seq
-        applied: list[dict[str, Any]] = []
-        for w, (prev, prev_exists) in zip(writes, prevs, strict=True):
-            # What the path holds once validated (defaults filled in): what every client applies.
-            now_value = pointer.get(room_doc.doc, w.path)
-            op = "remove" if now_value is pointer.MISSING else "set"
-            value = None if now_value is pointer.MISSING else now_value
-            values += [pk, next_seq, user.pk, w.client_op_id, Op.Kind.EDIT, op, w.path]
-            values += [_jsonb(value), _jsonb(prev), prev_exists, group, False, now]
-            wire = {
-                "seq": next_seq,
-                "path": w.path,
-                "op": op,
-                "value": value,
-                "user": user_id,
-                "id": w.client_op_id,
-                "kind": Op.Kind.EDIT.value,
-            }
-            applied.append(wire)
-            done[(user_id, w.client_op_id)] = wire
-            next_seq += 1
-        writers.add(user.pk)
-        out.append(Applied(ops=applied, version=version, ids=ids))
-    if values:
-        rows = ", ".join([_ROW_SQL] * (len(values) // 13))
-        # Only placeholders are spliced in (a row of them per op); every value is a parameter.
-        sql = _GROUP_WRITE_SQL.replace("{rows}", rows)
-        values += [json.dumps(room_doc.doc), version, now, pk]
-        values += [next_seq - 1, version, version, pk]
-        values += [pk, list(writers), Op.Kind.UNDO]
-        with connection.cursor() as cur:
-            cur.execute(sql, values)
-        transaction.on_commit(lambda: schedule_trailing_snapshot(pk))
-    return out
-
-
-def _jsonb(value: Any) -> str | None:
-    """A JSONField value as Django stores it: None is SQL NULL."""
-    return None if value is None else json.dumps(value)
+        with transaction.atomic():
+            return _apply_general(user, project_id, ops)
+    except Rejected as exc:
+        return exc
 
 
 def _apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
@@ -455,7 +261,7 @@ def _apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
                 ids=ids,
             )
         ops = fresh
-    writes = [_Write(o.path, o.op, o.value, o.id) for o in ops]
+    writes = [validation.Write(o.path, o.op, o.value, o.id) for o in ops]
     rows = _commit(project, room, user, Op.Kind.EDIT, writes, _current(project))
     # A new edit empties this user's redo stack.
     Op.objects.filter(project=project, user=user, kind=Op.Kind.UNDO, reverted=False).update(
@@ -497,14 +303,14 @@ def _revert(user: User, project_id: Any, client_id: str, *, redo: bool) -> Appli
             raise Rejected("nothing_to_redo" if redo else "nothing_to_undo", "Nothing to do.")
         step = list(mine.filter(group=group).order_by("-seq"))
         Op.objects.filter(pk__in=[o.pk for o in step]).update(reverted=True)
-        writes: list[_Write] = []
+        writes: list[validation.Write] = []
         skipped: list[str] = []
         for o in step:
             if _changed_by_others_since(project, user, o.path, o.seq):
                 skipped.append(o.path)
                 continue
             writes.append(
-                _Write(
+                validation.Write(
                     o.path,
                     "set" if o.prev_exists else "remove",
                     o.prev,

@@ -175,6 +175,7 @@ class Write:
     path: str
     op: str  # set | remove
     value: Any = None
+    client_op_id: str = ""  # the client's id for the op (not part of the recipe)
 
 
 class BatchError(Exception):

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
-from collab import broadcast, services
+from collab import broadcast, services, writes
 from collab.protocol import OpIn
 from projects import recipe
 from projects.models import Project, ProjectCollaborator
@@ -69,7 +69,7 @@ async def test_a_broadcast_that_never_arrives_is_read_from_the_database() -> Non
 
     def edit(op_id: str, value: float) -> services.Applied:
         op = OpIn(id=op_id, path="/develop/light/exposure", value=value)
-        return services.apply_ops(editor, project.pk, [op])
+        return writes.apply_ops(editor, project.pk, [op])
 
     await sync_to_async(edit)("lost", 0.1)  # stored, its broadcast lost
     second = await sync_to_async(edit)("kept", 0.2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from collab import services
+from collab import services, writes
 from collab.models import Op
 from collab.protocol import OpIn
 from projects import recipe
@@ -29,7 +30,7 @@ def project() -> Project:
     viewer = User.objects.create_user("vi@example.com")
     ProjectCollaborator.objects.create(project=project, user=viewer, permission="view")
     # The room exists and has just recorded a version: the common case every later write takes.
-    services.apply_ops(owner, project.pk, [OpIn(id="warm", path="/develop/light/whites", value=1)])
+    writes.apply_ops(owner, project.pk, [OpIn(id="warm", path="/develop/light/whites", value=1)])
     return project
 
 
@@ -58,7 +59,7 @@ def test_a_group_takes_sequence_numbers_in_arrival_order_without_gaps(project: P
     ]
     # When the room writes them as one group
     with CaptureQueriesContext(connection) as statements:
-        results = services.apply_group(project.pk, group)
+        results = writes.apply_group(project.pk, group)
     # Then each is acknowledged with the next numbers in the order they arrived
     assert [r.seqs if isinstance(r, services.Applied) else r for r in results] == [[2], [3, 4], [5]]
     assert [r.version for r in results if isinstance(r, services.Applied)] == [3, 4, 5]
@@ -87,7 +88,7 @@ def test_a_rejected_batch_inside_a_group_leaves_the_others_applied(project: Proj
         (project.owner, ops(("o1", "/develop/light/shadows", -20))),
     ]
     # When the room writes the group
-    ed, al, vi, owner = services.apply_group(project.pk, group)
+    ed, al, vi, owner = writes.apply_group(project.pk, group)
     # Then the invalid batch is refused as a whole, with the pointer at fault, and so is the
     # viewer's; the others are applied with consecutive numbers
     assert isinstance(al, services.Rejected)
@@ -107,7 +108,7 @@ def test_a_resend_inside_a_group_is_answered_with_the_first_ack_and_applied_once
 ) -> None:
     ed = person("ed")
     # Given an op stored by an earlier transaction
-    earlier = services.apply_ops(ed, project.pk, ops(("e1", "/develop/light/exposure", 0.5)))
+    earlier = writes.apply_ops(ed, project.pk, ops(("e1", "/develop/light/exposure", 0.5)))
     # When one group holds its resend, a new batch, and the new batch's resend (the same user
     # on a second connection, before the first was answered)
     group = [
@@ -115,7 +116,7 @@ def test_a_resend_inside_a_group_is_answered_with_the_first_ack_and_applied_once
         (ed, ops(("e2", "/develop/light/exposure", 1.0))),
         (ed, ops(("e2", "/develop/light/exposure", 1.0), ("e3", "/develop/light/contrast", 5))),
     ]
-    again, fresh, partly = services.apply_group(project.pk, group)
+    again, fresh, partly = writes.apply_group(project.pk, group)
     # Then both resends get the first numbers back and nothing is applied twice; the batch
     # that was partly a resend applies only its new op
     assert isinstance(again, services.Applied)
@@ -134,12 +135,12 @@ def test_a_resend_inside_a_group_is_answered_with_the_first_ack_and_applied_once
 
 def test_a_group_clears_the_redo_stacks_of_everyone_who_edited_in_it(project: Project) -> None:
     ed, al = person("ed"), person("al")
-    services.apply_ops(ed, project.pk, ops(("e1", "/develop/light/exposure", 0.5)))
-    services.apply_ops(al, project.pk, ops(("a1", "/develop/light/contrast", 10)))
+    writes.apply_ops(ed, project.pk, ops(("e1", "/develop/light/exposure", 0.5)))
+    writes.apply_ops(al, project.pk, ops(("a1", "/develop/light/contrast", 10)))
     services.undo(ed, project.pk, "u-ed")
     services.undo(al, project.pk, "u-al")
     # When both edit again in one group
-    services.apply_group(
+    writes.apply_group(
         project.pk,
         [
             (ed, ops(("e2", "/develop/light/shadows", 5))),
@@ -151,3 +152,33 @@ def test_a_group_clears_the_redo_stacks_of_everyone_who_edited_in_it(project: Pr
         with pytest.raises(services.Rejected) as refused:
             services.redo(user, project.pk, op_id)
         assert refused.value.code == "nothing_to_redo"
+
+
+@pytest.mark.services
+def test_a_resend_the_lock_read_missed_is_answered_once_by_the_general_path(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process committed the op while this one waited for the lock, after the lock
+    statement's snapshot: the write hits the unique constraint. The group is tried again and,
+    when it keeps failing, the general path answers (here the lock read never sees stored
+    ops, so every attempt fails the same way)."""
+    from collab import pg
+
+    ed = person("ed")
+    earlier = writes.apply_ops(ed, project.pk, ops(("e1", "/develop/light/exposure", 0.5)))
+    blind = writes._GROUP_LOCK_SQL.replace("o.project_id = p.id AND", "false AND")
+    monkeypatch.setattr(writes, "_GROUP_LOCK_SQL", blind)
+
+    async def story() -> list[writes.Answer]:
+        try:
+            return await writes.aapply_group(
+                project.pk, [(ed, ops(("e1", "/develop/light/exposure", 0.5)))]
+            )
+        finally:
+            await pg.close()
+
+    [again] = asyncio.run(story())
+    assert isinstance(again, services.Applied)
+    assert again.duplicate
+    assert again.seqs == earlier.seqs
+    assert Op.objects.filter(client_op_id="e1").count() == 1

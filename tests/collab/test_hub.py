@@ -4,7 +4,6 @@ group commit and one broadcast per group."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
-from collab import hub, services
+from collab import hub, writes
 from projects import recipe
 from projects.models import Project, ProjectCollaborator
 from tests.collab.conftest import joined_in_process
@@ -64,24 +63,24 @@ def test_ops_that_arrive_while_a_write_is_in_flight_are_written_and_broadcast_to
 ) -> None:
     project, (owner, ed, al) = _project()
     groups: list[list[str]] = []
-    first_started, release = threading.Event(), threading.Event()
-    apply_group = services.apply_group
+    first_started, release = asyncio.Event(), asyncio.Event()
+    aapply_group = writes.aapply_group
 
-    def recording(project_id: Any, batches: list[Any]) -> Any:
+    async def recording(project_id: Any, batches: list[Any]) -> Any:
         groups.append([ops[0].id for _, ops in batches])
         if len(groups) == 1:  # the first write waits until the others have queued behind it
             first_started.set()
-            release.wait(10)
-        return apply_group(project_id, batches)
+            await release.wait()
+        return await aapply_group(project_id, batches)
 
-    monkeypatch.setattr(services, "apply_group", recording)
+    monkeypatch.setattr(writes, "aapply_group", recording)
 
     async def story() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         clients = [await joined_in_process(project, user) for user in (owner, ed, al)]
         room = hub._hubs[(asyncio.get_running_loop(), str(project.pk))]
         # Given a write in flight
         await clients[0].send_json_to(_set("o1", "/develop/light/exposure", 0.5))
-        await asyncio.to_thread(first_started.wait, 10)
+        await asyncio.wait_for(first_started.wait(), 10)
         # When two more editors' ops arrive meanwhile
         await clients[1].send_json_to(_set("e1", "/develop/light/contrast", 10))
         await clients[2].send_json_to(_set("a1", "/develop/light/exposure", 1.5))
