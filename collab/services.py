@@ -181,6 +181,14 @@ _asked: dict[Any, float] = {}
 _asked_lock = threading.Lock()
 
 
+def trailing_snapshot_asked(project_id: Any) -> bool:
+    """True while this process's last request for the project is inside the window: a
+    schedule_trailing_snapshot call would do nothing (callers on the event loop skip the
+    thread hop it needs)."""
+    with _asked_lock:
+        return time.monotonic() - _asked.get(project_id, -1e9) < float(limit("SNAPSHOT_SECONDS"))
+
+
 def schedule_trailing_snapshot(project_id: Any) -> None:
     """Asks the maintenance queue for `snapshot_trailing(project_id)` SNAPSHOT_SECONDS from now,
     once per window across processes (a cache key); a lost message is only a missed hint."""
