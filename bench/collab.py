@@ -111,6 +111,12 @@ PRODUCTION_ENV = {
 }
 
 
+# Dramatiq's Redis consumer polls an empty queue with a backoff that grows to the worker
+# timeout (1 s by default): an interactive worker idle between ops picked each preview up
+# 0.5-1 s late. An interactive worker on Redis runs with a short one (docs/collab-protocol.md).
+INTERACTIVE_WORKER_ENV = {"dramatiq_worker_timeout": "10"}
+
+
 def start_daphne(app: str, port: int) -> subprocess.Popen[bytes]:
     return start(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0", app],
@@ -539,7 +545,7 @@ def main() -> None:
             worker = start(
                 [sys.executable, "-m", "dramatiq", "render_worker.actors", "--queues",
                  "interactive", "--processes", "1", "--threads", "1"],
-                {},
+                INTERACTIVE_WORKER_ENV,
             )  # fmt: skip
             try:
                 user, project = photo_project()
