@@ -341,6 +341,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 await self._deliver(batch.after(self.last_seq).ops, batch.version)
             await self._drain()
 
+    async def room_ops(self, event: dict[str, Any]) -> None:
+        """Ops on the room group, as processes before the hub sent them (a rolling deploy):
+        ignored here, where ops come from the hub, which reads any gap from the log."""
+
     async def _deliver(self, ops: list[dict[str, Any]], version: int) -> None:
         """Sends ops that continue last_seq (callers hold `delivering`, so deliveries from the
         hub and from the gap filler never interleave)."""
@@ -408,6 +412,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self.emit(
                 {"type": "preview", "seq": event["seq"], "size": event["size"], "url": event["url"]}
             )
+
+    async def room_access(self, event: dict[str, Any]) -> None:
+        """An access change on the room group, as processes before the hub sent them (a
+        rolling deploy): checked all the same."""
+        self.access_changed()
 
     def access_changed(self) -> None:
         """Someone's access to the project changed (the hub tells every member, in order with

@@ -150,7 +150,13 @@ class Hub:
         assert layer is not None
         assert self.channel is not None
         while True:
-            message = await layer.receive(self.channel)
+            try:
+                message = await layer.receive(self.channel)
+            except Exception:
+                # The layer lost its connection: members fill what they miss from the log.
+                logger.exception("room ops not received", extra={"project": self.project_id})
+                await asyncio.sleep(0.5)
+                continue
             try:
                 if message.get("type") == "room.access":
                     # Before any op that comes after it: each member re-reads its role, and
