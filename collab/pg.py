@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from django.db import connections
-from psycopg import AsyncConnection
+from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from collab.conf import limit
@@ -23,11 +23,13 @@ _pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConnection[Any]
 
 
 def _params() -> dict[str, Any]:
-    """Django's connection parameters, without what belongs to its own (sync) connections."""
+    """Django's connection parameters, without what belongs to its own (sync) connections.
+    Client-side binding, as Django's: a query may then hold several statements (one round
+    trip for BEGIN and the lock, one for the write and COMMIT)."""
     params = connections["default"].get_connection_params()
     for key in ("context", "cursor_factory", "prepare_threshold"):
         params.pop(key, None)
-    return {**params, "autocommit": True}
+    return {**params, "autocommit": True, "cursor_factory": AsyncClientCursor}
 
 
 async def _pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
