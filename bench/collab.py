@@ -36,6 +36,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orlume_site.settings")
 
+from channels.consumer import get_handler_name  # noqa: E402
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -52,6 +54,13 @@ from django.urls import path  # noqa: E402
 
 class Echo(AsyncWebsocketConsumer):
     """The bare baseline: a room group, no validation, no storage."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch hops to its one database thread (close_old_connections) for
+        # every message, broadcast deliveries included: that hop, not the channel layer, is
+        # what saturated the baseline at ~500 ops/s. The echo touches no database; the sync
+        # consumer skips the hop in the same way (collab.consumers.SyncConsumer.dispatch).
+        await getattr(self, get_handler_name(message))(message)
 
     async def connect(self) -> None:
         self.group = "echo." + self.scope["url_route"]["kwargs"]["room"]
@@ -100,6 +109,12 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "bench-" + "k" * 60,
     "SECURE_SSL_REDIRECT": "0",
 }
+
+
+# Dramatiq's Redis consumer polls an empty queue with a backoff that grows to the worker
+# timeout (1 s by default): an interactive worker idle between ops picked each preview up
+# 0.5-1 s late. An interactive worker on Redis runs with a short one (docs/collab-protocol.md).
+INTERACTIVE_WORKER_ENV = {"dramatiq_worker_timeout": "10"}
 
 
 def start_daphne(app: str, port: int) -> subprocess.Popen[bytes]:
@@ -254,12 +269,60 @@ def _child(targets: list[tuple[int, str]], rate: float, t0: float, warmup: float
     out.put(asyncio.run(_drive(targets, rate, t0, warmup, seconds, sync)))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (every thread), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine: everyone's work, other engineers' included."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+class CpuProbe(threading.Thread):
+    """CPU spent inside the measured window by the servers and by the clients' process, and
+    how busy the whole machine was: latency on a shared box means little without them."""
+
+    def __init__(self, servers: list[int], start_at: float, end_at: float) -> None:
+        super().__init__(daemon=True)
+        self.pids = {"servers": servers, "client": [os.getpid()]}
+        self.start_at, self.end_at = start_at, end_at
+        self.used: dict[str, float] = {}
+        self.busy = float("nan")
+        self.load = ""
+
+    def run(self) -> None:
+        time.sleep(max(0.0, self.start_at - time.monotonic()))
+        before = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
+        machine = _machine_busy()
+        time.sleep(max(0.0, self.end_at - time.monotonic()))
+        after = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
+        total, idle = (a - b for a, b in zip(_machine_busy(), machine, strict=True))
+        self.used = {k: after[k] - before[k] for k in before}
+        self.busy = 100.0 * (total - idle) / max(1, total)
+        self.load = Path("/proc/loadavg").read_text().split(" ")[0]
+
+
 def drive(
     targets: list[tuple[int, str]], rate: float, warmup: float, seconds: float, sync: bool,
-    processes: int,
+    processes: int, servers: list[int],
 ) -> dict[str, Any]:  # fmt: skip
     # CLOCK_MONOTONIC is one clock for every process on the machine: one start for all.
     t0 = time.monotonic() + 3.0 + len(targets) / 100
+    probe = CpuProbe(servers, t0 + warmup, t0 + warmup + seconds)
+    probe.start()
+    result = _drive_all(targets, rate, t0, warmup, seconds, sync, processes, probe)
+    probe.join()
+    result["cpu"] = probe
+    return result
+
+
+def _drive_all(
+    targets: list[tuple[int, str]], rate: float, t0: float, warmup: float, seconds: float,
+    sync: bool, processes: int, probe: CpuProbe,
+) -> dict[str, Any]:  # fmt: skip
     if processes <= 1:
         return asyncio.run(_drive(targets, rate, t0, warmup, seconds, sync))
     ctx = multiprocessing.get_context("fork")
@@ -272,6 +335,8 @@ def drive(
     ]
     for kid in kids:
         kid.start()
+    # Started seconds before the window opens: the probe counts the clients that do the work.
+    probe.pids["client"] = [kid.pid for kid in kids if kid.pid is not None]
     parts = [out.get() for _ in kids]
     for kid in kids:
         kid.join()
@@ -301,6 +366,15 @@ def report(name: str, args: argparse.Namespace, result: dict[str, Any]) -> float
             else ""
         )
         + f"{result['counts']} closes={result['close_codes']}",
+        flush=True,
+    )
+    cpu: CpuProbe = result["cpu"]
+    servers = cpu.used.get("servers", float("nan"))
+    print(
+        f"  {name} CPU in the window: servers {servers / args.seconds * 100:.0f}% of a core "
+        f"({servers / max(1, len(lat)) * 1e6:.0f} us per op broadcast back), client processes "
+        f"{cpu.used.get('client', float('nan')) / args.seconds * 100:.0f}% of a core; "
+        f"machine {cpu.busy:.0f}% busy (all users), load {cpu.load}",
         flush=True,
     )
     return rate
@@ -444,7 +518,7 @@ def main() -> None:
                 for i in range(args.clients)
             ]
             result = drive(targets, args.rate, args.warmup, args.seconds, False,
-                           args.client_processes)  # fmt: skip
+                           args.client_processes, [p.pid for p in procs])  # fmt: skip
             echo_rate = report("echo", args, result)
         finally:
             stop(procs)
@@ -463,7 +537,7 @@ def main() -> None:
                 for i, (user, project) in enumerate(people)
             ]
             result = drive(targets, args.rate, args.warmup, args.seconds, True,
-                           args.client_processes)  # fmt: skip
+                           args.client_processes, [p.pid for p in procs])  # fmt: skip
             sync_rate = report("sync", args, result)
             if echo_rate:
                 print(f"sync/echo throughput ratio: {sync_rate / echo_rate:.2f}")
@@ -471,7 +545,7 @@ def main() -> None:
             worker = start(
                 [sys.executable, "-m", "dramatiq", "render_worker.actors", "--queues",
                  "interactive", "--processes", "1", "--threads", "1"],
-                {},
+                INTERACTIVE_WORKER_ENV,
             )  # fmt: skip
             try:
                 user, project = photo_project()

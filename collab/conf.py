@@ -23,6 +23,12 @@ DEFAULTS: dict[str, Any] = {
     # How long a broadcast that arrived ahead of a gap waits for the missing ones before the
     # connection reads them from the database.
     "GAP_FILL_SECONDS": 0.1,
+    # While nobody in a room wants previews, how long a process trusts that before it reads the
+    # wanted sizes from the cache again (a client on another process asking for previews gets
+    # them from its next op at most this much later; one here, at once).
+    "PREVIEW_SIZES_RECHECK_SECONDS": 1.0,
+    # PostgreSQL connections per serving process for the rooms' group writes (collab.pg).
+    "WRITE_CONNECTIONS": 4,
 }
 
 

@@ -2,9 +2,10 @@
 
 Connect: a single-use ticket (`?ticket=`) or the session cookie (browsers only: an Origin header
 is required, and asgi.py's AllowedHostsOriginValidator checks it). Outsiders are closed before
-joining the room's group, so the room learns nothing of them. Every op goes through
-`collab.services` (one transaction); broadcasts travel on the channel layer, but each connection
-delivers ops gap-free and in sequence order, filling any gap from the database.
+joining the room's group, so the room learns nothing of them. Ops go through the room's
+hub on this process (`collab.hub`: batches arriving together are written in one transaction by
+`collab.services`, and the room's ops come back in sequence order, encoded once); each
+connection still delivers them gap-free from its own place, filling any gap from the database.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import SyncToAsync, sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db import close_old_connections
 from pydantic import ValidationError
 
 from accounts.models import User
-from collab import broadcast, caps, previews, services, tickets
+from collab import broadcast, caps, hub, previews, services, tickets
 from collab.conf import limit
 from collab.protocol import (
     Hello,
@@ -38,39 +37,9 @@ from collab.protocol import (
 )
 from collab.ratelimit import TokenBucket
 from collab.selectors import ops_between
+from collab.threads import db, off_loop
 
 logger = logging.getLogger("orlume.collab")
-
-
-# Room work runs on the executor's thread pool, not Channels' default single thread per process:
-# with thread_sensitive=True every connection's database and cache calls queued behind one
-# thread, so one process applied ops one at a time and waited on each commit's fsync in turn.
-# Writes to one room still serialise on the project row's lock; sequence numbers are taken
-# under it, and room_ops fills any reordering from the database.
-class _DbCall(SyncToAsync[Any, Any]):
-    """Channels' database_sync_to_async, calling django.db's close_old_connections directly.
-
-    An executor thread's connection is checked out of the pool until closed on that thread, so
-    every call closes it before returning. Channels' test communicator mocks out
-    `channels.db.close_old_connections` while a test awaits the consumer, and with it this
-    close: each story's executor threads then ended holding their pooled connections."""
-
-    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
-        try:
-            return super().thread_handler(loop, *args, **kwargs)
-        finally:
-            close_old_connections()
-
-
-def db(fn: Any) -> Any:
-    """Every database call from the consumer: off the loop, and its connection given back."""
-    return _DbCall(fn, thread_sensitive=False)
-
-
-def off_loop(fn: Any) -> Any:
-    """Cache and broker calls only (caps, tickets, previews): nothing here opens a connection."""
-    return sync_to_async(fn, thread_sensitive=False)
 
 
 WRITERS = {"edit", "admin", "owner"}
@@ -120,7 +89,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
         # Broadcasts that arrived ahead of a gap, by first seq, and the task that fills the gap.
         self.early: dict[int, tuple[list[dict[str, Any]], int]] = {}
         self.gap_task: asyncio.Task[None] | None = None
+        # Held by whoever sends ops to this connection (and by a role check, which must finish
+        # before more of the room goes out); a batch arriving meanwhile waits in `early`.
         self.delivering = asyncio.Lock()
+        self.access_checks = 0  # role checks under way: ops wait in `early` meanwhile
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.hub: hub.Hub | None = None
         self.op_bucket = TokenBucket(limit("OPS_PER_SECOND"), limit("OP_BURST"))
         self.presence_bucket = TokenBucket(limit("PRESENCE_PER_SECOND"), limit("PRESENCE_BURST"))
 
@@ -144,6 +118,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self.person = {"id": str(user.pk), "name": user.display_name or user.email.split("@")[0]}
         self.group = broadcast.room_group(self.project_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        self.hub = await hub.join(self.project_id, self)
         self.joined = True
         await self.channel_layer.group_send(
             self.group, {"type": "room.join", **self._me(), "channel": self.channel_name}
@@ -179,21 +154,30 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 self.group, {"type": "room.leave", "conn": self.conn, "user": self.person}
             )
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.hub is not None:
+            room, self.hub = self.hub, None
+            await hub.leave(room, self)
         if self.held and self.user is not None:
             self.held = False
             await off_loop(caps.release)(self.conn)
         if self.gap_task is not None:
             self.gap_task.cancel()
+        for task in list(self.tasks):
+            task.cancel()
 
     async def emit(self, message: dict[str, Any]) -> None:
         """Sends one message, unless the client has fallen too far behind reading."""
+        await self.emit_text(json.dumps(message, separators=(",", ":")))
+
+    async def emit_text(self, text: str) -> None:
+        """Sends one message already encoded (a room broadcast, encoded once for everyone)."""
         if self.closing:
             return
         self.sent += 1
         if self.sent - self.confirmed > limit("MAX_UNREAD_MESSAGES"):
             await self._close(CloseCode.SLOW_CONSUMER)
             return
-        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+        await self.send(text_data=text)
 
     # --- from the client ---------------------------------------------------------------------
 
@@ -247,6 +231,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
             return
         self.role = answer["role"]
         self.last_seq = answer["seq"]
+        if self.hub is not None:
+            self.hub.note_seq(answer["seq"])
         await self.emit({**answer, "conn": self.conn})
         if message.preview_size is not None:
             await self.on_preview_size(message.preview_size)
@@ -277,12 +263,13 @@ class SyncConsumer(AsyncWebsocketConsumer):
         ids = [o.id for o in message.ops]
         if not await self._may_write(ids, len(ids)):
             return
+        assert self.hub is not None
         try:
-            applied = await db(services.apply_ops)(self.user, self.project_id, message.ops)
+            applied = await self.hub.write(self.user, message.ops)
         except services.Rejected as exc:
             await self._reject(ids, exc)
             return
-        await self._acknowledge(applied)
+        await self._acknowledge(applied)  # the hub broadcasts what its group wrote
 
     async def on_revert(self, message: Undo | Redo) -> None:
         assert self.user is not None
@@ -295,6 +282,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self._reject([message.id], exc)
             return
         await self._acknowledge(applied)
+        if self.hub is not None and not applied.duplicate:
+            await self.hub.publish([applied])
 
     async def _reject(self, ids: list[str], exc: services.Rejected) -> None:
         body = {"type": "reject", "ids": ids, "code": exc.code, "detail": exc.detail}
@@ -313,12 +302,6 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 "skipped": applied.skipped,
             }
         )
-        if applied.duplicate or not applied.ops:
-            return
-        await self.channel_layer.group_send(
-            self.group, {"type": "room.ops", "ops": applied.ops, "version": applied.version}
-        )
-        await off_loop(previews.request_all)(self.project_id, applied.ops[-1]["seq"])
 
     async def on_presence(self, message: PresenceIn) -> None:
         if not self.presence_bucket.take():
@@ -333,45 +316,55 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self.preview_size = size
         if size is not None:
             await off_loop(previews.register_size)(self.project_id, size)
+            if self.hub is not None:
+                self.hub.sizes_changed()
 
     # --- from the room -------------------------------------------------------------------------
 
-    async def room_ops(self, event: dict[str, Any]) -> None:
-        if self.last_seq is None:
-            return  # not synced yet: the hello answer comes from the database
-        ops = [o for o in event["ops"] if o["seq"] > self.last_seq]
-        if not ops:
-            return
-        if ops[0]["seq"] != self.last_seq + 1:
-            # Ahead of a gap. Two processes writing to one room publish in either order, so the
-            # missing ops usually arrive a moment later: hold this batch, and read the database
-            # (which has every op) only if the gap is still open after GAP_FILL_SECONDS. Filling
-            # at once cost every member of a busy room a query per reordering, which queued
-            # behind the writes and starved broadcasts.
-            self.early[ops[0]["seq"]] = (ops, event["version"])
-            if self.gap_task is None:
+    async def room_batch(self, batch: hub.Batch) -> None:
+        """The room's ops from the hub, in sequence order for the process; this connection
+        sends them from its own place (it may have joined, or said hello, mid-stream)."""
+        if self.last_seq is None or self.closing or batch.last <= self.last_seq:
+            return  # not synced yet (the hello answer comes from the database), or old news
+        if self.access_checks or self.delivering.locked() or batch.first > self.last_seq + 1:
+            # A role check or another send is under way, or this is ahead of a gap here: held
+            # (a gap is read from the database if it is still open after GAP_FILL_SECONDS).
+            self.early[batch.first] = (batch.ops, batch.version)
+            if batch.first > self.last_seq + 1 and self.gap_task is None:
                 self.gap_task = asyncio.get_running_loop().create_task(self._fill_gap_later())
             return
         async with self.delivering:
-            await self._deliver(ops, event["version"])
+            if batch.first == self.last_seq + 1:
+                self.last_seq = batch.last
+                await self.emit_text(batch.text)
+            else:
+                await self._deliver(batch.after(self.last_seq).ops, batch.version)
             await self._drain()
+
+    async def room_ops(self, event: dict[str, Any]) -> None:
+        """Ops on the room group, as processes before the hub sent them (a rolling deploy):
+        ignored here, where ops come from the hub, which reads any gap from the log."""
 
     async def _deliver(self, ops: list[dict[str, Any]], version: int) -> None:
         """Sends ops that continue last_seq (callers hold `delivering`, so deliveries from the
-        handler and from the gap filler never interleave)."""
+        hub and from the gap filler never interleave)."""
         self.last_seq = ops[-1]["seq"]
         await self.emit({"type": "ops", "ops": ops, "version": version})
 
     async def _drain(self) -> None:
-        """Sends held batches that now continue last_seq; drops those already covered."""
-        for first in sorted(self.early):
+        """Sends held batches that now continue last_seq; drops those already covered. Loops
+        until none is left that fits: a batch may be held while a send here is awaited."""
+        while self.early and not self.access_checks:
             assert self.last_seq is not None
+            first = min(self.early)
             ops, version = self.early.pop(first)
             fresh = [o for o in ops if o["seq"] > self.last_seq]
             if not fresh:
                 continue
             if fresh[0]["seq"] != self.last_seq + 1:
                 self.early[first] = (ops, version)
+                if self.gap_task is None:
+                    self.gap_task = asyncio.get_running_loop().create_task(self._fill_gap_later())
                 return
             await self._deliver(fresh, version)
 
@@ -386,11 +379,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
             async with self.delivering:
                 ops = [o for o in ops if o["seq"] > self.last_seq]
                 if ops and ops[0]["seq"] == self.last_seq + 1:
-                    await self._deliver(ops, version)
+                    self.early[ops[0]["seq"]] = (ops, version)  # sent next, unless a check holds it
                 await self._drain()
         finally:
             self.gap_task = None
-            if self.early and not self.closing:
+            gap = self.last_seq is not None and self.early and min(self.early) > self.last_seq + 1
+            if gap and not self.closing:
                 self.gap_task = asyncio.get_running_loop().create_task(self._fill_gap_later())
 
     async def room_join(self, event: dict[str, Any]) -> None:
@@ -420,18 +414,37 @@ class SyncConsumer(AsyncWebsocketConsumer):
             )
 
     async def room_access(self, event: dict[str, Any]) -> None:
-        """Someone's access to the project changed: this connection's role is read again.
-        No role left (removed, project made private or deleted): closed before anything more
-        of the room reaches it. Another role: the client is told, and writes follow it."""
+        """An access change on the room group, as processes before the hub sent them (a
+        rolling deploy): checked all the same."""
+        self.access_changed()
+
+    def access_changed(self) -> None:
+        """Someone's access to the project changed (the hub tells every member, in order with
+        the room's ops): this connection's role is read again, and no op goes out until it
+        has been. No role left (removed, project made private or deleted): closed before
+        anything more of the room reaches it. Another role: the client is told."""
         if self.user is None or self.closing:
             return
-        role = await db(services.role_for)(self.user, self.project_id)
-        if role is None:
-            await self._close(CloseCode.NOT_FOUND)
-            return
-        if role != self.role:
-            self.role = role
-            await self.emit({"type": "role", "role": role})
+        self.access_checks += 1
+        task = asyncio.get_running_loop().create_task(self._check_access())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _check_access(self) -> None:
+        assert self.user is not None
+        try:
+            role = await db(services.role_for)(self.user, self.project_id)
+            if role is None:
+                await self._close(CloseCode.NOT_FOUND)
+                return
+            if role != self.role:
+                self.role = role
+                await self.emit({"type": "role", "role": role})
+        finally:
+            self.access_checks -= 1
+        if not self.access_checks and self.last_seq is not None and not self.closing:
+            async with self.delivering:
+                await self._drain()
 
     async def room_event(self, event: dict[str, Any]) -> None:
         await self.emit({"type": "event", "event": event["event"]})

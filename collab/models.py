@@ -19,6 +19,10 @@ class Room(models.Model):
     # The project's version when the log last wrote it; a different version means a write outside
     # the room (REST save, restore), which the log then records as a whole-document `sync` op.
     version = models.PositiveIntegerField(default=0)
+    # The project version whose recipe the room itself wrote: its own dump of a validated
+    # recipe, so the next ops may be validated by the part they change (collab.validation).
+    # A room created on an existing recipe, or a write outside the room, leaves it behind.
+    clean_version = models.PositiveIntegerField(default=0)
     # Ops with seq <= pruned_through are gone: a client behind them gets a snapshot.
     pruned_through = models.BigIntegerField(default=0)
     snapshot_at = models.DateTimeField(null=True, blank=True)

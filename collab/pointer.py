@@ -46,6 +46,17 @@ def _index(container: list[Any], part: str, *, allow_end: bool) -> int:
     return index
 
 
+def list_index(container: Any, part: str) -> int | None:
+    """The index `part` names in the list `container`, or None (not a list, not an index, out
+    of range)."""
+    if not isinstance(container, list):
+        return None
+    try:
+        return _index(container, part, allow_end=False)
+    except PointerError:
+        return None
+
+
 def get(doc: Any, pointer: str) -> Any:
     """The value at `pointer`, or MISSING when nothing is there."""
     node = doc
@@ -64,26 +75,44 @@ def get(doc: Any, pointer: str) -> Any:
     return node
 
 
-def _parent(doc: Any, parts: list[str]) -> Any:
+def _parent(doc: Any, parts: list[str], *, copying: bool = False) -> Any:
+    """The container that holds the last part. `copying`: every container on the way down is
+    replaced by a shallow copy of itself (the caller copied `doc`), so a write through the
+    parent changes the copy and leaves the caller's original document as it was."""
     node = doc
     for part in parts[:-1]:
+        key: str | int
         if isinstance(node, dict):
             if part not in node:
                 raise PointerError("bad_path", f"Nothing at {format_pointer(parts)}'s parent.")
-            node = node[part]
+            key = part
         elif isinstance(node, list):
-            node = node[_index(node, part, allow_end=False)]
+            key = _index(node, part, allow_end=False)
         else:
             raise PointerError("bad_path", f"{format_pointer(parts)} goes through a scalar.")
+        child = node[key]
+        if copying and isinstance(child, dict | list):
+            child = child.copy()
+            node[key] = child
+        node = child
     return node
 
 
-def set_value(doc: Any, pointer: str, value: Any) -> Any:
-    """Sets the value in place and returns the document (a new one for the root pointer)."""
+def _start(doc: Any, parts: list[str], copy: bool) -> tuple[Any, Any]:
+    """(root, parent): the document to change (a shallow copy when `copy`) and the container
+    the write lands in."""
+    root = doc.copy() if copy and isinstance(doc, dict | list) else doc
+    return root, _parent(root, parts, copying=copy)
+
+
+def set_value(doc: Any, pointer: str, value: Any, *, copy: bool = False) -> Any:
+    """Sets the value and returns the document (a new one for the root pointer). In place,
+    unless `copy`: then the containers along the path are copied and the result shares every
+    other node with `doc`, which stays unchanged (so a rejected batch needs no undo)."""
     parts = parse(pointer)
     if not parts:
         return value
-    parent = _parent(doc, parts)
+    root, parent = _start(doc, parts, copy)
     if isinstance(parent, dict):
         parent[parts[-1]] = value
     elif isinstance(parent, list):
@@ -94,14 +123,15 @@ def set_value(doc: Any, pointer: str, value: Any) -> Any:
             parent[index] = value
     else:
         raise PointerError("bad_path", f"{pointer} goes through a scalar.")
-    return doc
+    return root
 
 
-def remove(doc: Any, pointer: str) -> Any:
+def remove(doc: Any, pointer: str, *, copy: bool = False) -> Any:
+    """Removes the value and returns the document; `copy` as for `set_value`."""
     parts = parse(pointer)
     if not parts:
         raise PointerError("bad_path", "The whole document cannot be removed.")
-    parent = _parent(doc, parts)
+    root, parent = _start(doc, parts, copy)
     if isinstance(parent, dict):
         if parts[-1] not in parent:
             raise PointerError("bad_path", f"Nothing at {pointer}.")
@@ -110,7 +140,7 @@ def remove(doc: Any, pointer: str) -> Any:
         del parent[_index(parent, parts[-1], allow_end=False)]
     else:
         raise PointerError("bad_path", f"{pointer} goes through a scalar.")
-    return doc
+    return root
 
 
 def overlaps(a: str, b: str) -> bool:

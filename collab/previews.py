@@ -4,16 +4,17 @@ Per (project, size) at most one render is in flight. A request while one is in f
 raises the wanted sequence; when the worker delivers, the newest wanted sequence (if newer than
 what it showed) is requested next, so older requests are coalesced away.
 
-The worker side (exports/render_worker) runs the actor `preview_render(project_id, seq, size,
-request_id)`: it reads `preview_source(project_id)` (the recipe and the sequence it shows),
-renders it on the cached proxy at `size`, stores it, and calls `deliver(project_id, seq, size,
-url, request_id)` with the signed URL.
+The worker side (render_worker/previews.py) runs the actor `preview_render(project_id, seq,
+size, request_id)`: it reads `preview_source(project_id)` (the recipe and the sequence it
+shows), renders it on the proxy (decoded once per worker process) at `size`, stores it, and
+calls `deliver(project_id, seq, size, url, request_id)` with the signed URL.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -65,22 +66,41 @@ def request(project_id: Any, seq: int, size: int) -> bool:
     return True
 
 
-def request_all(project_id: Any, seq: int) -> None:
-    for size in wanted_sizes(project_id):
+def request_all(project_id: Any, seq: int) -> list[int]:
+    """Wants a preview of `seq` at every size the room wants; returns those sizes."""
+    sizes = wanted_sizes(project_id)
+    for size in sizes:
         request(project_id, seq, size)
+    return sizes
 
 
-def preview_source(project_id: Any) -> tuple[int, dict[str, Any]]:
-    """(seq, recipe) a preview renders: the room's newest state, read together."""
-    from django.db import transaction
+@dataclass(frozen=True)
+class PreviewSource:
+    seq: int
+    recipe: dict[str, Any]
+    original_id: Any
+
+
+def preview_source(project_id: Any) -> PreviewSource | None:
+    """What a preview renders: the room's newest state (seq and recipe, read together in one
+    statement, so the preview is labelled with the state it shows) and the project's original.
+    None when there is no such project."""
+    from django.db.models import OuterRef, Subquery
 
     from collab.models import Room
     from projects.models import Project
 
-    with transaction.atomic():
-        project = Project.objects.get(pk=project_id)
-        room = Room.objects.filter(pk=project_id).first()
-        return (room.seq if room else 0), project.edits_json
+    room_seq = Room.objects.filter(pk=OuterRef("pk")).values("seq")[:1]
+    row = (
+        Project.objects.filter(pk=project_id)
+        .annotate(room_seq=Subquery(room_seq))
+        .values_list("room_seq", "edits_json", "original_id")
+        .first()
+    )
+    if row is None:
+        return None
+    seq, recipe, original_id = row
+    return PreviewSource(seq=seq or 0, recipe=recipe, original_id=original_id)
 
 
 def deliver(project_id: Any, seq: int, size: int, url: str, request_id: str = "") -> None:

@@ -8,8 +8,6 @@ per path. Ops are idempotent per (project, user, client op id): a resend returns
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import threading
 import time
@@ -19,12 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from collab import pointer
+from collab import pointer, validation
 from collab.conf import limit
 from collab.models import Op, Revert, Room
 from collab.protocol import OpIn
@@ -54,6 +52,10 @@ class Applied:
     duplicate: bool = False
     skipped: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+
+    @property
+    def seqs(self) -> list[int]:
+        return [o["seq"] for o in self.ops]
 
 
 def _project(user: User, project_id: Any, need: Need, *, for_update: bool = False) -> Project:
@@ -101,39 +103,26 @@ def _current(project: Project) -> dict[str, Any]:
     return recipe.migrate(project.edits_json)
 
 
-@dataclass
-class _Write:
-    path: str
-    op: str
-    value: Any
-    client_op_id: str = ""
-
-
 def _apply_writes(
-    doc: dict[str, Any], writes: list[_Write]
+    doc: dict[str, Any], writes: list[validation.Write]
 ) -> tuple[dict[str, Any], list[tuple[Any, bool]]]:
-    """`doc` with `writes` applied and validated (defaults filled in), and what each write
-    replaced (value, existed). Raises Rejected with the JSON pointer at fault."""
-    prevs: list[tuple[Any, bool]] = []
-    for w in writes:
-        try:
-            before = pointer.get(doc, w.path)
-            if w.op == "remove":
-                doc = pointer.remove(doc, w.path)
-            else:
-                doc = pointer.set_value(doc, w.path, copy.deepcopy(w.value))
-        except pointer.PointerError as exc:
-            raise Rejected(exc.code, exc.detail, w.path) from None
-        prevs.append((None if before is pointer.MISSING else before, before is not pointer.MISSING))
+    """`doc` with `writes` applied and the whole recipe validated (defaults filled in), and what
+    each write replaced (value, existed). Raises Rejected with the JSON pointer at fault."""
+    room_doc = validation.RecipeDoc(doc, clean=False)
     try:
-        clean = recipe.dump(recipe.parse(doc))
-    except recipe.RecipeError as exc:
-        raise Rejected(exc.code, exc.detail, exc.pointer) from None
-    return clean, prevs
+        prevs = room_doc.apply(writes)
+    except validation.BatchError as exc:
+        raise Rejected(exc.code, exc.detail, exc.path) from None
+    return room_doc.doc, prevs
 
 
 def _commit(
-    project: Project, room: Room, user: User, kind: str, writes: list[_Write], doc: dict[str, Any]
+    project: Project,
+    room: Room,
+    user: User,
+    kind: str,
+    writes: list[validation.Write],
+    doc: dict[str, Any],
 ) -> list[Op]:
     """Applies `writes` to `doc` (the current recipe), validates, stores ops and recipe."""
     clean, prevs = _apply_writes(doc, writes)
@@ -162,9 +151,9 @@ def _commit(
     project.edits_json = clean
     project.version += 1
     project.save(update_fields=["edits_json", "version", "updated_at"])
-    room.version = project.version
+    room.version = room.clean_version = project.version
     now = timezone.now()
-    fields = ["seq", "version"]
+    fields = ["seq", "version", "clean_version"]
     if room.snapshot_at is None or now - room.snapshot_at >= timedelta(
         seconds=limit("SNAPSHOT_SECONDS")
     ):
@@ -190,6 +179,14 @@ def _commit(
 # room costs one cache write per window, not one per op.
 _asked: dict[Any, float] = {}
 _asked_lock = threading.Lock()
+
+
+def trailing_snapshot_asked(project_id: Any) -> bool:
+    """True while this process's last request for the project is inside the window: a
+    schedule_trailing_snapshot call would do nothing (callers on the event loop skip the
+    thread hop it needs)."""
+    with _asked_lock:
+        return time.monotonic() - _asked.get(project_id, -1e9) < float(limit("SNAPSHOT_SECONDS"))
 
 
 def schedule_trailing_snapshot(project_id: Any) -> None:
@@ -244,126 +241,14 @@ def snapshot_trailing(project_id: Any) -> bool:
     return True
 
 
-def apply_ops(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
-    ids = [o.id for o in ops]
-    if len(set(ids)) != len(ids):
-        raise Rejected("duplicate_id", "Each op in a batch needs its own id.")
-    applied = None
-    if connection.vendor == "postgresql":
-        try:
-            with transaction.atomic():
-                applied = _apply_fast(user, project_id, ops)
-        except IntegrityError:
-            pass  # an id of this batch was applied before (a resend): the general path answers
-
-    if applied is None:
-        with transaction.atomic():
-            applied = _apply_general(user, project_id, ops)
-    return applied
-
-
-# The project row, locked, with what the common case of a write needs in one round trip: the
-# user's role, the room's counter and when it last recorded a version.
-_LOCK_SQL = """
-SELECT p.owner_id, p.is_public, p.version, p.edits_json::text, c.permission,
-       r.seq, r.version, r.snapshot_at
-FROM projects_project p
-LEFT JOIN projects_projectcollaborator c ON c.project_id = p.id AND c.user_id = %s
-LEFT JOIN collab_room r ON r.project_id = p.id
-WHERE p.id = %s
-FOR UPDATE OF p
-"""
-
-
-# The write of `_apply_fast`: ops, recipe, room counter and this user's redo stack, one statement.
-_WRITE_SQL = """
-WITH ins AS (
-  INSERT INTO collab_op (project_id, seq, user_id, client_op_id, kind, op, path, value, prev,
-                         prev_exists, "group", reverted, created_at)
-  VALUES {rows}
-), proj AS (
-  UPDATE projects_project SET edits_json = %s::jsonb, version = %s, updated_at = %s WHERE id = %s
-), room AS (
-  UPDATE collab_room SET seq = %s, version = %s WHERE project_id = %s
-)
-UPDATE collab_op SET reverted = true
-WHERE project_id = %s AND user_id = %s AND kind = %s AND reverted = false
-"""
-
-
-def _apply_fast(user: User, project_id: Any, ops: list[OpIn]) -> Applied | None:
-    """The common write in four round trips (BEGIN, lock and read, one write statement, COMMIT)
-    instead of ten: the role comes joined to the locked row, a resent id is found by the unique
-    constraint (IntegrityError: the caller answers it on the general path), ops, recipe, room
-    and redo stack are written by one statement. None (nothing written) when the write is not
-    the common case: no room yet, a write outside the room to record, a version snapshot due,
-    or a role that cannot edit; the general path then does it. PostgreSQL only (SQLite, the
-    embedded default, always takes the general path)."""
+def apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied | Rejected:
+    """One client's batch on the general path (any case, any database), in its own
+    transaction: the answer, or why it was refused."""
     try:
-        pk = uuid.UUID(str(project_id))
-    except ValueError:
-        return None
-    with connection.cursor() as cur:
-        cur.execute(_LOCK_SQL, [user.pk, pk])
-        row = cur.fetchone()
-    if row is None:
-        return None
-    owner_id, _public, version, edits, permission, seq, room_version, snapshot_at = row
-    role = "owner" if owner_id == user.pk else permission
-    if role not in ("edit", "admin", "owner"):
-        return None
-    now = timezone.now()
-    if (
-        seq is None
-        or room_version != version
-        or snapshot_at is None
-        or now - snapshot_at >= timedelta(seconds=limit("SNAPSHOT_SECONDS"))
-    ):
-        return None
-    doc = json.loads(edits)
-    if doc.get("schema_version") != recipe.SCHEMA_VERSION:
-        doc = recipe.migrate(doc)
-    writes = [_Write(o.path, o.op, o.value, o.id) for o in ops]
-    clean, prevs = _apply_writes(doc, writes)
-    first = seq + 1
-    last = seq + len(writes)
-    version += 1
-    values: list[Any] = []
-    out: list[dict[str, Any]] = []
-    user_id = str(user.pk)
-    for i, (w, (prev, prev_exists)) in enumerate(zip(writes, prevs, strict=True)):
-        now_value = pointer.get(clean, w.path)
-        op = "remove" if now_value is pointer.MISSING else "set"
-        value = None if now_value is pointer.MISSING else now_value
-        values += [pk, first + i, user.pk, w.client_op_id, Op.Kind.EDIT, op, w.path]
-        values += [_jsonb(value), _jsonb(prev), prev_exists, first, False, now]
-        out.append(
-            {
-                "seq": first + i,
-                "path": w.path,
-                "op": op,
-                "value": value if op == "set" else None,
-                "user": user_id,
-                "id": w.client_op_id or None,
-                "kind": Op.Kind.EDIT.value,
-            }
-        )
-    rows_sql = ", ".join(
-        ["(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)"] * len(writes)
-    )
-    # Only placeholders are spliced in (a row of them per op); every value is a parameter.
-    sql = _WRITE_SQL.replace("{rows}", rows_sql)
-    values += [json.dumps(clean), version, now, pk, last, version, pk]
-    values += [pk, user.pk, Op.Kind.UNDO]
-    with connection.cursor() as cur:
-        cur.execute(sql, values)
-    transaction.on_commit(lambda: schedule_trailing_snapshot(pk))
-    return Applied(ops=out, version=version, ids=[o.id for o in ops])
-
-
-def _jsonb(value: Any) -> str | None:
-    """A JSONField value as Django stores it: None is SQL NULL."""
-    return None if value is None else json.dumps(value)
+        with transaction.atomic():
+            return _apply_general(user, project_id, ops)
+    except Rejected as exc:
+        return exc
 
 
 def _apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
@@ -384,7 +269,7 @@ def _apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied:
                 ids=ids,
             )
         ops = fresh
-    writes = [_Write(o.path, o.op, o.value, o.id) for o in ops]
+    writes = [validation.Write(o.path, o.op, o.value, o.id) for o in ops]
     rows = _commit(project, room, user, Op.Kind.EDIT, writes, _current(project))
     # A new edit empties this user's redo stack.
     Op.objects.filter(project=project, user=user, kind=Op.Kind.UNDO, reverted=False).update(
@@ -426,14 +311,14 @@ def _revert(user: User, project_id: Any, client_id: str, *, redo: bool) -> Appli
             raise Rejected("nothing_to_redo" if redo else "nothing_to_undo", "Nothing to do.")
         step = list(mine.filter(group=group).order_by("-seq"))
         Op.objects.filter(pk__in=[o.pk for o in step]).update(reverted=True)
-        writes: list[_Write] = []
+        writes: list[validation.Write] = []
         skipped: list[str] = []
         for o in step:
             if _changed_by_others_since(project, user, o.path, o.seq):
                 skipped.append(o.path)
                 continue
             writes.append(
-                _Write(
+                validation.Write(
                     o.path,
                     "set" if o.prev_exists else "remove",
                     o.prev,

@@ -27,9 +27,7 @@ def recipe_changed(sender: Any, project_id: Any, version: int, **kwargs: Any) ->
         applied = services.record_outside_write(project_id)
         if applied is None or not applied.ops:
             return
-        broadcast.send_room(
-            project_id, {"type": "room.ops", "ops": applied.ops, "version": applied.version}
-        )
+        broadcast.send_ops(project_id, applied.ops, applied.version)
         previews.request_all(project_id, applied.ops[-1]["seq"])
     except Exception:
         logger.exception("room not told of a recipe write", extra={"project": str(project_id)})
@@ -37,8 +35,8 @@ def recipe_changed(sender: Any, project_id: Any, version: int, **kwargs: Any) ->
 
 def access_changed(sender: Any, project_id: Any, **kwargs: Any) -> None:
     """Someone's access to the project changed: every connection in the room checks its role
-    again (`room.access`) and closes when it has none left. Logged, never raised."""
+    again (told by its process's hub) and closes when it has none left. Logged, never raised."""
     try:
-        broadcast.send_room(project_id, {"type": "room.access"})
+        broadcast.send_access_changed(project_id)
     except Exception:
         logger.exception("room not told of an access change", extra={"project": str(project_id)})

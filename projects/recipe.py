@@ -170,9 +170,9 @@ def _structure_check(data: Any) -> None:
             stack.extend((v, (*loc, i)) for i, v in enumerate(value))
 
 
-def _first_error(exc: ValidationError) -> RecipeError:
+def _first_error(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> RecipeError:
     err = exc.errors(include_url=False)[0]
-    loc = _strip_union_tags(tuple(err["loc"]))
+    loc = _strip_union_tags((*prefix, *err["loc"]))
     code = {"extra_forbidden": "unknown_field", "missing": "required"}.get(err["type"], "invalid")
     if err["type"].endswith(("_type", "_parsing")):
         code = "wrong_type"
@@ -254,6 +254,16 @@ def parse(data: Any) -> Recipe:
         return Recipe.model_validate(migrate(data))
     except ValidationError as exc:
         raise _first_error(exc) from None
+
+
+def parse_part(model: type[BaseModel], data: Any, loc: tuple[int | str, ...]) -> dict[str, Any]:
+    """Validates the part of a recipe at `loc` (a `model` there) and returns it as `dump` would
+    write it; errors carry pointers from the recipe's root. For callers that know the rest of
+    the recipe is valid and that nothing above `loc` constrains it (collab.validation)."""
+    try:
+        return model.model_validate(data).model_dump(mode="json", by_alias=True)
+    except ValidationError as exc:
+        raise _first_error(exc, loc) from None
 
 
 def dump(recipe: Recipe) -> dict[str, Any]:

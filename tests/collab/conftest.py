@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from channels.testing import WebsocketCommunicator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
@@ -224,3 +225,25 @@ class Client:
 
 def op(op_id: str, path: str, value: Any) -> dict[str, Any]:
     return {"id": op_id, "path": path, "value": value}
+
+
+async def joined_in_process(project: Project, user: User) -> WebsocketCommunicator:
+    """A connection to the room through Channels' test communicator (this process, this event
+    loop, the configured channel layer), synced by its hello."""
+    from asgiref.sync import sync_to_async
+
+    from collab import tickets
+    from orlume_site.asgi import application
+
+    ticket = await sync_to_async(tickets.issue)(user.pk, project.pk)
+    client = WebsocketCommunicator(
+        application,
+        f"/api/v1/sync/{project.pk}?ticket={ticket}",
+        headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")],
+    )
+    connected, _ = await client.connect()
+    assert connected
+    await client.send_json_to({"type": "hello"})
+    while (await client.receive_json_from(timeout=5))["type"] != "state":
+        pass
+    return client

@@ -212,7 +212,9 @@ def test_previews_are_requested_once_in_flight_and_the_newest_sequence_follows(
         ("preview_render", "interactive", 1, 1600),
         ("preview_render", "interactive", 3, 1600),  # 2 was coalesced away
     ]
-    assert previews.preview_source(project.pk)[0] == 3
+    source = previews.preview_source(project.pk)
+    assert source is not None
+    assert source.seq == 3
 
 
 def test_export_events_from_a_worker_thread_reach_everyone_in_the_room(project: Project) -> None:

@@ -1,5 +1,5 @@
-"""Broadcasts that arrive out of order or not at all, in-process (the consumer and the configured
-channel layer: in-memory in the first pass, channels-redis in the second)."""
+"""Broadcasts that arrive out of order or not at all, in-process (the consumer, the room's hub and
+the configured channel layer: in-memory in the first pass, channels-redis in the second)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
-from collab import broadcast, services, tickets
+from collab import broadcast, services, writes
 from collab.protocol import OpIn
-from orlume_site.asgi import application
 from projects import recipe
 from projects.models import Project, ProjectCollaborator
+from tests.collab.conftest import joined_in_process
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -27,21 +27,6 @@ def _project() -> tuple[User, Project]:
     editor = User.objects.create_user("ed@example.com")
     ProjectCollaborator.objects.create(project=project, user=editor, permission="edit")
     return editor, project
-
-
-async def _joined(user: User, project: Project) -> WebsocketCommunicator:
-    ticket = await sync_to_async(tickets.issue)(user.pk, project.pk)
-    client = WebsocketCommunicator(
-        application,
-        f"/api/v1/sync/{project.pk}?ticket={ticket}",
-        headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")],
-    )
-    connected, _ = await client.connect()
-    assert connected
-    await client.send_json_to({"type": "hello"})
-    while (await client.receive_json_from(timeout=5))["type"] != "state":
-        pass
-    return client
 
 
 async def _ops(client: WebsocketCommunicator, count: int) -> list[dict[str, Any]]:
@@ -65,32 +50,30 @@ async def test_a_broadcast_ahead_of_its_predecessor_waits_for_it_and_goes_out_af
     # story into the database-fill one below.
     settings.COLLAB = {**getattr(settings, "COLLAB", {}), "GAP_FILL_SECONDS": 5.0}
     editor, project = await sync_to_async(_project)()
-    client = await _joined(editor, project)
+    client = await joined_in_process(project, editor)
     layer = get_channel_layer()
     assert layer is not None
-    group = broadcast.room_group(project.pk)
+    group = broadcast.ops_group(project.pk)
     # Two processes published seq 2 before seq 1. Neither is in the database: only holding
     # seq 2 until seq 1 arrives can deliver both.
-    await layer.group_send(group, {"type": "room.ops", "ops": [_op(2, 0.2)], "version": 3})
+    await layer.group_send(group, broadcast.ops_message([_op(2, 0.2)], 3))
     await asyncio.sleep(0.02)
-    await layer.group_send(group, {"type": "room.ops", "ops": [_op(1, 0.1)], "version": 2})
+    await layer.group_send(group, broadcast.ops_message([_op(1, 0.1)], 2))
     assert [(o["seq"], o["value"]) for o in await _ops(client, 2)] == [(1, 0.1), (2, 0.2)]
     await client.disconnect()
 
 
 async def test_a_broadcast_that_never_arrives_is_read_from_the_database() -> None:
     editor, project = await sync_to_async(_project)()
-    client = await _joined(editor, project)
+    client = await joined_in_process(project, editor)
 
     def edit(op_id: str, value: float) -> services.Applied:
         op = OpIn(id=op_id, path="/develop/light/exposure", value=value)
-        return services.apply_ops(editor, project.pk, [op])
+        return writes.apply_ops(editor, project.pk, [op])
 
     await sync_to_async(edit)("lost", 0.1)  # stored, its broadcast lost
     second = await sync_to_async(edit)("kept", 0.2)
-    await broadcast.asend_room(
-        project.pk, {"type": "room.ops", "ops": second.ops, "version": second.version}
-    )
+    await broadcast.asend_ops(project.pk, second.ops, second.version)
     ops = await _ops(client, 2)
     assert [(o["seq"], o["id"], o["value"]) for o in ops] == [(1, "lost", 0.1), (2, "kept", 0.2)]
     await client.disconnect()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from accounts.models import User
-from collab import caps, services
+from collab import caps, services, writes
 from collab.protocol import OpIn
 from projects import recipe
 from projects.models import Project, ProjectCollaborator, ProjectVersion
@@ -26,7 +26,7 @@ def project() -> Project:
 
 
 def edit(user: User, project: Project, op_id: str, path: str, value: Any) -> services.Applied:
-    return services.apply_ops(user, project.pk, [OpIn(id=op_id, path=path, value=value)])
+    return writes.apply_ops(user, project.pk, [OpIn(id=op_id, path=path, value=value)])
 
 
 def newest_version(project: Project) -> ProjectVersion:
