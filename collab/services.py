@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -161,12 +161,7 @@ def _commit(
         project_version_record(project, user, coalesce=False)
         room.snapshot_at = now
         fields.append("snapshot_at")
-        retain = limit("OPS_RETAIN")
-        if room.seq - room.pruned_through > retain:
-            room.pruned_through = room.seq - retain
-            Op.objects.filter(project=project, seq__lte=room.pruned_through).delete()
-            Revert.objects.filter(project=project, seq__lte=room.pruned_through).delete()
-            fields.append("pruned_through")
+        transaction.on_commit(lambda: prune_log(project.pk))
     else:
         # Inside the window: if editing stops now, the trailing snapshot keeps the last state.
         project_id = project.pk
@@ -239,6 +234,44 @@ def snapshot_trailing(project_id: Any) -> bool:
         project_version_record(project, last.user if last else None, coalesce=False)
         Room.objects.filter(pk=project.pk).update(snapshot_at=timezone.now())
     return True
+
+
+def snapshot_record(project_id: Any, version: int, doc: dict[str, Any], user_id: Any) -> bool:
+    """Records `doc`, the recipe a room's group write committed as `version`, as a project
+    version, then prunes the op log. The group write claimed the snapshot window (the room's
+    snapshot_at) and this runs after its commit, without the project row's lock: recording
+    inside the write held the room's next writes for 80-400 ms once per window under load.
+    Idempotent; False when a version at least as new is already recorded. A process that dies
+    before this runs leaves that window without a version: the recipe itself is committed, and
+    the trailing snapshot or the next window's records a later state."""
+    with transaction.atomic():
+        project = Project.objects.select_related("owner").filter(pk=project_id).first()
+        if project is None or project.versions.filter(version_number__gte=version).exists():
+            return False
+        user = User.objects.filter(pk=user_id).first()
+        try:
+            with transaction.atomic():
+                project_version_record(project, user, coalesce=False, version=version, edits=doc)
+        except IntegrityError:  # recorded meanwhile (a trailing snapshot of the same version)
+            return False
+    prune_log(project_id)
+    return True
+
+
+def prune_log(project_id: Any) -> None:
+    """Drops ops (and their revert records) older than the newest OPS_RETAIN; a client behind
+    them catches up from a snapshot. Claimed by a conditional update, so concurrent calls
+    delete once."""
+    retain = limit("OPS_RETAIN")
+    room = Room.objects.filter(pk=project_id).values("seq", "pruned_through").first()
+    if room is None or room["seq"] - room["pruned_through"] <= retain:
+        return
+    through = room["seq"] - retain
+    if Room.objects.filter(pk=project_id, pruned_through__lt=through).update(
+        pruned_through=through
+    ):
+        Op.objects.filter(project_id=project_id, seq__lte=through).delete()
+        Revert.objects.filter(project_id=project_id, seq__lte=through).delete()
 
 
 def apply_general(user: User, project_id: Any, ops: list[OpIn]) -> Applied | Rejected:

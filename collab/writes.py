@@ -4,8 +4,10 @@ its own (an ack, a duplicate ack for a resend, or a reject), in the order they a
 On PostgreSQL the common case writes a whole group in one transaction: one lock of the project
 row (which also reads every writer's permission and the ops already stored under the group's
 client ids), one sequence range, one recipe write, and one statement for ops, recipe, room and
-redo stacks. A batch that is not the common case (no room yet, a version snapshot due, a write
-outside the room to record, a role only the general path knows) takes the general path
+redo stacks. A group whose write is due for a version snapshot claims the window in that
+statement and records the version right after its commit, off the lock (`services.snapshot_record`).
+A batch that is not the common case (no room yet or none recorded, a write outside the room to
+record, a role only the general path knows) takes the general path
 (`services.apply_general`) in its own transaction, in its place in the order. SQLite, the
 embedded default, takes the general path for every batch.
 
@@ -17,11 +19,15 @@ project row's lock, which the room's other process was waiting for, all the whil
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -38,6 +44,7 @@ from collab.services import Applied, Rejected, apply_general
 from collab.threads import db, off_loop
 from projects import recipe
 
+logger = logging.getLogger("orlume.collab")
 Batches = list[tuple[User, list[OpIn]]]
 Answer = Applied | Rejected
 
@@ -138,6 +145,8 @@ def _group_fast(project_id: Any, batches: Batches) -> list[Answer]:
                     if plan.write:
                         cur.execute(_GROUP_WRITE_SQL, plan.write)
                         transaction.on_commit(lambda: services.schedule_trailing_snapshot(pk))
+                    if plan.snapshot:
+                        transaction.on_commit(partial(services.snapshot_record, pk, *plan.snapshot))
             return plan.answers
         except IntegrityError:
             continue
@@ -175,10 +184,29 @@ async def _agroup_fast(project_id: Any, batches: Batches) -> list[Answer]:
                 if isinstance(exc, pg_errors.UniqueViolation):
                     continue
                 raise
+        if plan.snapshot:
+            _in_background(db(services.snapshot_record)(pk, *plan.snapshot))
         if plan.write and not services.trailing_snapshot_asked(pk):
             await off_loop(services.schedule_trailing_snapshot)(pk)
         return plan.answers
     return []
+
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, Any]) -> None:
+    """Runs `work` without the room waiting for it; failures are logged (the loop keeps a weak
+    reference to tasks only, hence the set)."""
+    task = asyncio.get_running_loop().create_task(work)
+    _background.add(task)
+
+    def done(t: asyncio.Task[Any]) -> None:
+        _background.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            logger.error("room snapshot failed", exc_info=t.exception())
+
+    task.add_done_callback(done)
 
 
 # The project row, locked, with what a group of writes needs in one round trip: the room's
@@ -219,7 +247,9 @@ WITH r AS (
 ), proj AS (
   UPDATE projects_project SET edits_json = %s::jsonb, version = %s, updated_at = %s WHERE id = %s
 ), room AS (
-  UPDATE collab_room SET seq = %s, version = %s, clean_version = %s WHERE project_id = %s
+  UPDATE collab_room SET seq = %s, version = %s, clean_version = %s,
+                         snapshot_at = COALESCE(%s::timestamptz, snapshot_at)
+  WHERE project_id = %s
 )
 UPDATE collab_op SET reverted = true
 WHERE project_id = %s AND user_id = ANY(%s) AND kind = %s AND reverted = false
@@ -236,6 +266,8 @@ def _lock_params(pk: uuid.UUID, batches: Batches) -> list[Any]:
 class _Plan:
     answers: list[Answer] = field(default_factory=list)
     write: list[Any] = field(default_factory=list)  # the write statement's parameters, if any
+    # (version, recipe, last writer) to record as a project version once the write commits
+    snapshot: tuple[int, dict[str, Any], Any] | None = None
 
 
 def _plan(pk: uuid.UUID, batches: Batches, row: Any, now: datetime) -> _Plan:
@@ -244,13 +276,9 @@ def _plan(pk: uuid.UUID, batches: Batches, row: Any, now: datetime) -> _Plan:
     if row is None:
         return _Plan()
     owner_id, version, edits, seq, room_version, snapshot_at, clean_version, perms, stored = row
-    if (
-        seq is None
-        or room_version != version
-        or snapshot_at is None
-        or now - snapshot_at >= timedelta(seconds=limit("SNAPSHOT_SECONDS"))
-    ):
+    if seq is None or room_version != version or snapshot_at is None:
         return _Plan()
+    snapshot_due = now - snapshot_at >= timedelta(seconds=limit("SNAPSHOT_SECONDS"))
     permission = json.loads(perms) if perms else {}
     # (user, client op id) -> the op as first acknowledged; ops of this group join it, so a
     # resend later in the same group is answered like one of an earlier transaction.
@@ -273,6 +301,7 @@ def _plan(pk: uuid.UUID, batches: Batches, row: Any, now: datetime) -> _Plan:
     plan = _Plan()
     rows: list[dict[str, Any]] = []
     writers: set[Any] = set()
+    last_writer: Any = None
     next_seq = seq + 1
     for user, ops in batches:
         role = "owner" if owner_id == user.pk else permission.get(str(user.pk))
@@ -329,10 +358,13 @@ def _plan(pk: uuid.UUID, batches: Batches, row: Any, now: datetime) -> _Plan:
             done[(user_id, w.client_op_id)] = wire
             next_seq += 1
         writers.add(user.pk)
+        last_writer = user.pk
         plan.answers.append(Applied(ops=applied, version=version, ids=ids))
     if rows:
         plan.write = [json.dumps(rows), pk, Op.Kind.EDIT.value, now]
         plan.write += [json.dumps(room_doc.doc), version, now, pk]
-        plan.write += [next_seq - 1, version, version, pk]
+        plan.write += [next_seq - 1, version, version, now if snapshot_due else None, pk]
         plan.write += [pk, list(writers), Op.Kind.UNDO.value]
+        if snapshot_due:
+            plan.snapshot = (version, room_doc.doc, last_writer)
     return plan

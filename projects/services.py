@@ -353,15 +353,39 @@ def _precondition_failed(project: Project) -> APIError:
     )
 
 
-def project_version_record(project: Project, user: User | None, *, coalesce: bool = True) -> None:
+def project_version_record(
+    project: Project,
+    user: User | None,
+    *,
+    coalesce: bool = True,
+    version: int | None = None,
+    edits: dict[str, Any] | None = None,
+) -> None:
     """Records the project's current recipe and version as a ProjectVersion (folded into the
     same user's latest one within PROJECT_VERSION_COALESCE_SECONDS when `coalesce`), pruned to
     the owner's plan. For apps that write recipes themselves (collab's room snapshots); call it
-    inside the transaction that holds the project row."""
-    _record_version(project, user, coalesce=coalesce)
+    inside the transaction that holds the project row, or give the committed state to record
+    as `version` and `edits` (a room snapshot recorded after its write committed, without the
+    lock; a concurrent record of the same number then fails on the unique constraint)."""
+    _record_version(
+        project,
+        user,
+        coalesce=coalesce,
+        version=project.version if version is None else version,
+        edits=project.edits_json if edits is None else edits,
+    )
 
 
-def _record_version(project: Project, user: User | None, *, coalesce: bool = True) -> None:
+def _record_version(
+    project: Project,
+    user: User | None,
+    *,
+    coalesce: bool = True,
+    version: int | None = None,
+    edits: dict[str, Any] | None = None,
+) -> None:
+    number = project.version if version is None else version
+    state = project.edits_json if edits is None else edits
     now = timezone.now()
     latest = project.versions.order_by("-version_number").first()
     window = timedelta(seconds=settings.PROJECT_VERSION_COALESCE_SECONDS)
@@ -373,15 +397,15 @@ def _record_version(project: Project, user: User | None, *, coalesce: bool = Tru
         and latest.created_by_id == user.pk
         and now - latest.saved_at < window
     ):
-        latest.version_number = project.version
-        latest.edits_json = project.edits_json
+        latest.version_number = number
+        latest.edits_json = state
         latest.saved_at = now
         latest.save(update_fields=["version_number", "edits_json", "saved_at"])
     else:
         ProjectVersion.objects.create(
             project=project,
-            version_number=project.version,
-            edits_json=project.edits_json,
+            version_number=number,
+            edits_json=state,
             created_by=user,
             saved_at=now,
         )

@@ -182,3 +182,88 @@ def test_a_resend_the_lock_read_missed_is_answered_once_by_the_general_path(
     assert again.duplicate
     assert again.seqs == earlier.seqs
     assert Op.objects.filter(client_op_id="e1").count() == 1
+
+
+def test_a_group_due_for_a_snapshot_is_written_in_one_transaction_and_then_recorded(
+    project: Project, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    # Given a room whose snapshot window has passed (a version was recorded a minute ago)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from collab.models import Room
+
+    Room.objects.filter(pk=project.pk).update(snapshot_at=timezone.now() - timedelta(minutes=1))
+    general: list[Any] = []
+    real_general = writes.apply_general
+
+    def spy(*args: Any) -> Any:
+        general.append(args)
+        return real_general(*args)
+
+    monkeypatch.setattr(writes, "apply_general", spy)
+    before = set(project.versions.values_list("version_number", flat=True))
+    # When two clients' batches are written as a group
+    results = writes.apply_group(
+        project.pk,
+        [
+            (person("ed"), ops(("e1", "/develop/light/exposure", 0.5))),
+            (person("al"), ops(("a1", "/develop/light/contrast", 12))),
+        ],
+    )
+    # Then one version is recorded for the window: on PostgreSQL the group takes the common
+    # path and the version after the whole group is recorded once it has committed; the
+    # embedded default writes each batch on the general path and records the first one's
+    assert all(isinstance(r, services.Applied) for r in results)
+    project.refresh_from_db()
+    recorded = project.versions.exclude(version_number__in=before)
+    newest = recorded.get()
+    if connection.vendor == "postgresql":
+        assert general == []
+        assert newest.version_number == project.version
+        assert newest.edits_json["develop"]["light"]["contrast"] == 12
+        assert newest.created_by == person("al")  # the group's last writer
+    else:
+        assert len(general) == 2
+        assert newest.version_number == project.version - 1
+        assert newest.edits_json["develop"]["light"]["exposure"] == 0.5
+        assert newest.created_by == person("ed")
+    snapshot_at = Room.objects.get(pk=project.pk).snapshot_at
+    assert snapshot_at is not None
+    assert snapshot_at > timezone.now() - timedelta(seconds=30)
+    # And recording it again (a redelivered hint) changes nothing
+    doc = newest.edits_json
+    number = newest.version_number
+    assert services.snapshot_record(project.pk, number, doc, person("al").pk) is False
+    assert project.versions.filter(version_number=number).count() == 1
+
+
+def test_a_snapshot_of_an_older_version_than_one_recorded_is_not_written(
+    project: Project,
+) -> None:
+    project.refresh_from_db()
+    assert services.snapshot_record(project.pk, project.version - 1, {}, None) is False
+
+
+def test_the_op_log_keeps_the_newest_ops_and_a_client_behind_them_gets_a_snapshot(
+    project: Project, settings: Any
+) -> None:
+    # Given a room that keeps only its newest 3 ops
+    from collab.conf import limit
+
+    settings.COLLAB = {**getattr(settings, "COLLAB", {}), "OPS_RETAIN": 3}
+    assert limit("OPS_RETAIN") == 3
+    owner = project.owner
+    for i in range(6):
+        writes.apply_ops(
+            owner, project.pk, [OpIn(id=f"p{i}", path="/develop/light/shadows", value=i)]
+        )
+    # When the log is pruned (after each version snapshot)
+    services.prune_log(project.pk)
+    # Then only the newest 3 remain, and a client that last saw seq 1 is sent the state
+    assert list(Op.objects.order_by("seq").values_list("seq", flat=True)) == [5, 6, 7]
+    answer = services.hello(owner, project.pk, 1)
+    assert answer["type"] == "state"
+    assert answer["seq"] == 7
+    assert services.hello(owner, project.pk, 5)["type"] == "catchup"
