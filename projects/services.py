@@ -337,7 +337,7 @@ def project_create(
             upload.completed_at = timezone.now()
             upload.save(update_fields=["status", "asset", "completed_at"])
         project = Project.objects.create(owner=user, name=name, original=asset, edits_json=clean)
-        _record_version(project, user, coalesce=False)
+        project_version_record(project, user, coalesce=False)
     return project, deduplicated
 
 
@@ -367,23 +367,6 @@ def project_version_record(
     inside the transaction that holds the project row, or give the committed state to record
     as `version` and `edits` (a room snapshot recorded after its write committed, without the
     lock; a concurrent record of the same number then fails on the unique constraint)."""
-    _record_version(
-        project,
-        user,
-        coalesce=coalesce,
-        version=project.version if version is None else version,
-        edits=project.edits_json if edits is None else edits,
-    )
-
-
-def _record_version(
-    project: Project,
-    user: User | None,
-    *,
-    coalesce: bool = True,
-    version: int | None = None,
-    edits: dict[str, Any] | None = None,
-) -> None:
     number = project.version if version is None else version
     state = project.edits_json if edits is None else edits
     now = timezone.now()
@@ -455,7 +438,7 @@ def project_save(
         project.version += 1
         project.save(update_fields=[*fields, "version"])
         if recipe_changed:
-            _record_version(project, user)
+            project_version_record(project, user)
             pk, version = project.pk, project.version
             transaction.on_commit(
                 lambda: project_recipe_changed.send(Project, project_id=pk, version=version)
@@ -510,7 +493,7 @@ def project_duplicate(*, user: User, project_id: Any) -> Project:
             ProjectCollaborator.objects.create(
                 project=copy, user=user, permission=role, invited_by=user
             )
-        _record_version(copy, user, coalesce=False)
+        project_version_record(copy, user, coalesce=False)
     return copy
 
 
