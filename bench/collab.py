@@ -111,10 +111,9 @@ PRODUCTION_ENV = {
 }
 
 
-# Dramatiq's Redis consumer polls an empty queue with a backoff that grows to the worker
-# timeout (1 s by default): an interactive worker idle between ops picked each preview up
-# 0.5-1 s late. An interactive worker on Redis runs with a short one (docs/collab-protocol.md).
-INTERACTIVE_WORKER_ENV = {"dramatiq_worker_timeout": "10"}
+# The worker runs as deployed: its interactive queue's prompt pickup on Redis comes from
+# orlume_site.broker (a Redis consumer's idle backoff otherwise grows to 1 s).
+INTERACTIVE_WORKER_ENV: dict[str, str] = {}
 
 
 def start_daphne(app: str, port: int) -> subprocess.Popen[bytes]:

@@ -121,3 +121,32 @@ def test_worker_threads_hand_their_database_connection_back_after_each_message(
     enqueue_on_commit("tests_check_closed", queue=MAINTENANCE_QUEUE)
     assert closed.wait(10)
     assert opened == [True, False]
+
+
+def test_an_idle_redis_worker_polls_the_interactive_queue_promptly_and_the_others_lazily() -> None:
+    # Given a Redis broker (building one and its consumers touches no server) and a worker's
+    # default idle timeout of a second
+    from dramatiq.common import dq_name
+
+    from orlume_site.broker import (
+        BULK_QUEUE,
+        INTERACTIVE_POLL_MS,
+        INTERACTIVE_QUEUE,
+        PromptRedisBroker,
+        build_broker,
+    )
+
+    redis_broker = build_broker("redis://127.0.0.1:1/0")
+    assert isinstance(redis_broker, PromptRedisBroker)
+    # When consumers are made for each queue, as a worker makes them
+    timeouts = {
+        name: redis_broker.consume(name, timeout=1000).timeout  # type: ignore[attr-defined]
+        for name in (INTERACTIVE_QUEUE, dq_name(INTERACTIVE_QUEUE), BULK_QUEUE, MAINTENANCE_QUEUE)
+    }
+    # Then previews are picked up within INTERACTIVE_POLL_MS of arriving, bulk work within 1 s
+    assert timeouts == {
+        INTERACTIVE_QUEUE: INTERACTIVE_POLL_MS,
+        dq_name(INTERACTIVE_QUEUE): INTERACTIVE_POLL_MS,
+        BULK_QUEUE: 1000,
+        MAINTENANCE_QUEUE: 1000,
+    }
