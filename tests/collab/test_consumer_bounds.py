@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
 from django.test import Client as DjangoClient
 from django.test import override_settings
 
@@ -195,11 +196,13 @@ def test_previews_are_requested_once_in_flight_and_the_newest_sequence_follows(
         for i in range(3):
             await comm.send_json_to(set_op(f"e{i}", i / 10))
             await next_of(comm, "ack")
-        # The room's own broadcast of the last op comes after its preview request.
         while (await next_of(comm, "ops"))["ops"][-1]["seq"] < 3:
             pass
-        for _ in range(200):  # the request may still be on its way to the queue
-            if enqueued:
+        # The room asks for previews after it broadcasts (from a task of its own): wait until
+        # the first render is enqueued and the room has asked for the newest seq too.
+        want_key = previews._want_key(project.pk, 1600)
+        for _ in range(500):
+            if enqueued and await sync_to_async(cache.get)(want_key) == 3:
                 break
             await asyncio.sleep(0.02)
         first = enqueued[0]
