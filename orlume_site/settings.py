@@ -372,4 +372,7 @@ COLLAB = {
     "MAX_UNREAD_MESSAGES": env.int("COLLAB_MAX_UNREAD_MESSAGES", default=2000),
     "SNAPSHOT_SECONDS": env.float("COLLAB_SNAPSHOT_SECONDS", default=5.0),
     "OPS_RETAIN": env.int("COLLAB_OPS_RETAIN", default=10_000),
+    "WRITE_CONNECTIONS": env.int("COLLAB_WRITE_CONNECTIONS", default=4),
 }
+# Decoded preview proxies each worker process keeps in memory (render_worker/previews.py).
+PREVIEW_PROXY_CACHE_BYTES = env.int("PREVIEW_PROXY_CACHE_BYTES", default=256 * 1024**2)
