@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,8 +17,39 @@ if TYPE_CHECKING:
     from kernels.params import Mask
 
 
+@dataclass(frozen=True)
+class U8Ends:
+    """The two ends of an 8-bit image -> 8-bit image pass (kernels/cuda/u8_ends_cpu.h): in,
+    codes -> `lin` (256 float32, the file's curve) -> `to_working` (3x3); out, `from_working`
+    (3x3) -> clip to [0, 1] -> `lut` (int32 codes in 8.8 fixed point, indexed by
+    round(v * (len - 1))) -> + `noise` (rows x width x 3 uint16 in 1/256 steps, image row y
+    takes row y % rows) -> integer part."""
+
+    lin: np.ndarray
+    to_working: np.ndarray
+    from_working: np.ndarray
+    lut: np.ndarray
+    noise: np.ndarray
+
+    @classmethod
+    def transfer(cls, decode_table: np.ndarray, encode_table: np.ndarray, width: int) -> U8Ends:
+        """A transfer curve at each end and nothing else, as decode_u8 and encode_u8 apply
+        them: identity matrices (exact), the uint8 table in 8.8 and half a step of noise
+        (round to nearest: the table's own value)."""
+        eye = np.eye(3, dtype=np.float32)
+        return cls(
+            lin=np.ascontiguousarray(decode_table, dtype=np.float32),
+            to_working=eye,
+            from_working=eye,
+            lut=np.asarray(encode_table, dtype=np.int32) << 8,
+            noise=np.full((1, width, 3), 128, dtype=np.uint16),
+        )
+
+
 class Backend(ABC):
     name: str
+    # Whether pixel_stages_u8 runs here (else the 8-bit ends go through float bands).
+    has_u8_pass: bool = False
 
     @abstractmethod
     def pixel_stages(
@@ -129,6 +161,24 @@ class Backend(ABC):
         from kernels.ops import masks
 
         return masks.rasterise(mask, rgb, y0, full_w, full_h, bitmaps)
+
+    def u8_ends(self, decode_table: np.ndarray, encode_table: np.ndarray, width: int) -> U8Ends:
+        """The ends pixel_stages_u8 applies: those of decode_u8 and encode_u8 (a wrapper that
+        replaces those replaces this too)."""
+        return U8Ends.transfer(decode_table, encode_table, width)
+
+    def pixel_stages_u8(
+        self,
+        src8: np.ndarray,
+        out8: np.ndarray,
+        stages: Sequence[PixelStage],
+        ends: U8Ends,
+        swap_rb: bool = False,
+    ) -> None:
+        """Per-pixel stages from a whole HxWx3 uint8 image to HxWx3 uint8 (`out8`, which may be
+        `src8`) in one pass through `ends`. Only where `has_u8_pass`; elsewhere callers convert
+        through float bands."""
+        raise NotImplementedError(f"the {self.name} backend has no 8-bit pass")
 
     # The 8-bit ends of a job (tables from `kernels.ops.transfer`); NumPy unless overridden.
     def decode_u8(self, img8: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kernels.backends import cpu_build
-from kernels.backends.base import Backend, as_image
+from kernels.backends.base import Backend, U8Ends, as_image
 from kernels.backends.fused import fused_source
 from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
@@ -48,14 +48,24 @@ def _rows_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     return rgb, rgb.strides[0] // 4
 
 
+def _packed(stages: Sequence[PixelStage]) -> tuple[np.ndarray, np.ndarray]:
+    """The stages' parameters as one float32 array and each stage's offset into it (the fused
+    kernels' params and offsets)."""
+    params = np.concatenate([np.zeros(0, np.float32), *(s.params for s in stages)])
+    offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
+    return params.astype(np.float32), offsets
+
+
 class CpuBackend(Backend):
     name = "cpu"
+    has_u8_pass = True
 
     def __init__(self, chunks: bool = True) -> None:
         """chunks=False: fused passes run every stage as its per-pixel device function, the
         composition the CUDA kernel runs, instead of a stage's host chunk loops (fused.py)."""
         self._chunks = chunks
         self._fused: dict[tuple[str, ...], Any] = {}
+        self._fused_u8: dict[tuple[str, ...], Any] = {}
         self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
         self._loops.convolve_h.argtypes = [_ptr, _ptr, _long, _long, _int, _ptr, _int]
@@ -87,6 +97,69 @@ class CpuBackend(Backend):
             ]  # fmt: skip
             self._fused[key] = fn
         return fn
+
+    def fused_kernel_u8(self, kernels: Sequence[str]) -> Any:
+        key = tuple(kernels)
+        fn = self._fused_u8.get(key)
+        if fn is None:
+            source = fused_source(kernels, "cpu", self._chunks, u8=True)
+            fn = cpu_build.load(source, "fused-u8").fused_u8
+            fn.argtypes = [
+                _ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr,
+                _ptr, _ptr, _ptr, _ptr, _long, _ptr, _long, _long,
+            ]  # fmt: skip
+            self._fused_u8[key] = fn
+        return fn
+
+    def pixel_stages_u8(
+        self,
+        src8: np.ndarray,
+        out8: np.ndarray,
+        stages: Sequence[PixelStage],
+        ends: U8Ends,
+        swap_rb: bool = False,
+    ) -> None:
+        h, w = src8.shape[:2]
+        packed = (3, 1)
+        if (
+            src8.dtype != np.uint8
+            or out8.dtype != np.uint8
+            or src8.shape != out8.shape
+            or src8.shape[2:] != (3,)
+            or src8.strides[1:] != packed
+            or out8.strides[1:] != packed
+        ):
+            raise ValueError("pixel_stages_u8 takes HxWx3 uint8 images packed within each row")
+        lin = np.ascontiguousarray(ends.lin, dtype=np.float32)
+        m_in = np.ascontiguousarray(ends.to_working, dtype=np.float32)
+        m_out = np.ascontiguousarray(ends.from_working, dtype=np.float32)
+        lut = np.ascontiguousarray(ends.lut, dtype=np.int32)
+        noise = np.ascontiguousarray(ends.noise, dtype=np.uint16)
+        if lin.shape != (256,) or m_in.shape != (3, 3) or m_out.shape != (3, 3):
+            raise ValueError("256 decode entries and two 3x3 matrices")
+        if lut.ndim != 1 or len(lut) < 2 or noise.ndim != 3 or noise.shape[1:] != (w, 3):
+            raise ValueError("an encode table of 2 or more entries, noise rows x width x 3")
+        params, offsets = _packed(stages)
+        self.fused_kernel_u8([s.kernel for s in stages])(
+            _p(src8),
+            _p(out8),
+            h,
+            w,
+            src8.strides[0],
+            out8.strides[0],
+            0,
+            0,
+            _p(params),
+            _p(offsets),
+            _p(lin),
+            _p(m_in),
+            _p(m_out),
+            _p(lut),
+            len(lut),
+            _p(noise),
+            noise.shape[0],
+            int(swap_rb),
+        )
 
     def pixel_stages(
         self, rgb: np.ndarray, stages: Sequence[PixelStage], x0: int = 0, y0: int = 0
@@ -151,8 +224,7 @@ class CpuBackend(Backend):
         """Fused pass writing into `out` (may be a row-contiguous view, or `src` itself);
         weight: HxW blend weights of the stages' result over src (a mask's)."""
         fn = self.fused_kernel([s.kernel for s in stages])
-        params = np.concatenate([s.params for s in stages]).astype(np.float32)
-        offsets = np.cumsum([0] + [len(s.params) for s in stages[:-1]]).astype(np.int64)
+        params, offsets = _packed(stages)
         h, w = src.shape[:2]
         stream = h * w * 12 >= STREAM_MIN_BYTES
         wt = None

@@ -95,6 +95,63 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
 }}
 """
 
+# The 8-bit form of the host loop: the chunk is read as codes (through the file's transfer curve
+# and matrix into the working space) and written as dithered codes (matrix, clip, output table),
+# with the ends of kernels/cuda/u8_ends_cpu.h, so a recipe of per-pixel stages turns an 8-bit
+# image into an 8-bit image in one pass without a float image in memory (render_u8). src and dst
+# may be the same buffer; (x0, y0) is the image position of src's first pixel. lin: 256 floats;
+# m_in, m_out: row-major 3x3; lut: lut_size int32 codes in 8.8 fixed point; noise: noise_rows
+# rows of w x 3 dither values in 1/256 steps (image row y uses row y % noise_rows); swap: BGR
+# codes on both sides.
+CPU_TEMPLATE_U8 = """\
+{includes}
+#include "u8_ends_cpu.h"
+
+template <bool SWAP>
+static void fused_u8_t(const unsigned char* src, unsigned char* dst, long h, long w,
+                       long src_stride, long dst_stride, long x0, long y0,
+                       const float* __restrict params, const long* __restrict offsets,
+                       const float* __restrict lin, const float* __restrict m_in,
+                       const float* __restrict m_out, const int32_t* __restrict lut,
+                       long lut_size, const uint16_t* __restrict noise, long noise_rows) {{
+#pragma omp parallel
+    {{
+        alignas(64) float R[K_CHUNK];
+        alignas(64) float G[K_CHUNK];
+        alignas(64) float B[K_CHUNK];
+        alignas(64) int32_t Q[3 * K_CHUNK];
+{param_ptrs}
+#pragma omp for schedule(static)
+        for (long y = 0; y < h; ++y) {{
+            const float fy = (float)(y + y0);
+            const uint16_t* nrow = noise + ((y + y0) % noise_rows) * 3 * w;
+            for (long c0 = 0; c0 < w; c0 += K_CHUNK) {{
+                const long n = w - c0 < K_CHUNK ? w - c0 : K_CHUNK;
+                const float fx0 = (float)(c0 + x0);
+                k_codes_to_working<unsigned char, SWAP>(src + y * src_stride + 3 * c0, n, lin,
+                                                        m_in, Q, R, G, B);
+{calls}
+                k_working_to_codes<SWAP>(R, G, B, n, m_out, lut, lut_size, nrow + 3 * c0, Q,
+                                         dst + y * dst_stride + 3 * c0);
+            }}
+        }}
+    }}
+}}
+
+extern "C" void fused_u8(const unsigned char* src, unsigned char* dst, long h, long w,
+                         long src_stride, long dst_stride, long x0, long y0,
+                         const float* params, const long* offsets, const float* lin,
+                         const float* m_in, const float* m_out, const int32_t* lut,
+                         long lut_size, const uint16_t* noise, long noise_rows, long swap) {{
+    if (swap)
+        fused_u8_t<true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets, lin,
+                         m_in, m_out, lut, lut_size, noise, noise_rows);
+    else
+        fused_u8_t<false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets, lin,
+                          m_in, m_out, lut, lut_size, noise, noise_rows);
+}}
+"""
+
 CPU_STAGE = """\
 #pragma omp simd
                 for (long i = 0; i < n; ++i) {{
@@ -141,9 +198,12 @@ def has_chunk(kernel: str) -> bool:
     return f"{kernel}_chunk(" in (CUDA_DIR / f"{kernel}.cu").read_text()
 
 
-def fused_source(kernels: Sequence[str], target: str = "cpu", chunks: bool = True) -> str:
+def fused_source(
+    kernels: Sequence[str], target: str = "cpu", chunks: bool = True, u8: bool = False
+) -> str:
     """The fused kernel's source. chunks=False: every stage as a per-pixel SIMD loop, the same
-    composition of device functions as the CUDA kernel (tests check both host forms)."""
+    composition of device functions as the CUDA kernel (tests check both host forms). u8 (CPU
+    only): the 8-bit form, `fused_u8` (CPU_TEMPLATE_U8)."""
     includes = "\n".join(
         ['#include "common.cuh"', *(f'#include "{k}.cu"' for k in dict.fromkeys(kernels))]
     )
@@ -156,6 +216,9 @@ def fused_source(kernels: Sequence[str], target: str = "cpu", chunks: bool = Tru
             (CPU_CHUNK_STAGE if chunks and has_chunk(k) else CPU_STAGE).format(kernel=k, index=i)
             for i, k in enumerate(kernels)
         )
-        return CPU_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)
+        template = CPU_TEMPLATE_U8 if u8 else CPU_TEMPLATE
+        return template.format(includes=includes, param_ptrs=ptrs, calls=calls)
+    if u8:
+        raise ValueError("the 8-bit fused pass is a host loop")
     calls = "\n".join(f"{pad}{k}_px(r, g, b, fx, fy, P{i});" for i, k in enumerate(kernels))
     return CUDA_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)

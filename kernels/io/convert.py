@@ -15,6 +15,8 @@ from functools import cache, lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from kernels.backends.base import U8Ends
+
 from . import native
 from .colour import Encoding
 
@@ -124,6 +126,18 @@ def _dither(width: int) -> npt.NDArray[np.uint16]:
 @cache
 def _no_dither(width: int) -> npt.NDArray[np.uint16]:
     return np.full((BAND_ROWS, width, 3), 128, np.uint16)  # half a step: round to nearest
+
+
+def u8_ends(source: Encoding, target: Encoding, width: int, *, dither: bool = True) -> U8Ends:
+    """to_working's 8-bit end from `source` and from_working's 8-bit end to `target` for an
+    image `width` pixels wide, as one pass of the kernels applies them (render8)."""
+    return U8Ends(
+        lin=linear_table(source, 256),
+        to_working=source.to_working.astype(np.float32),
+        from_working=np.linalg.inv(target.to_working).astype(np.float32),
+        lut=_encode_lut8_i32(target),
+        noise=_dither(width) if dither else _no_dither(width),
+    )
 
 
 def from_working(

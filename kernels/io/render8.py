@@ -23,14 +23,14 @@ import numpy as np
 from PIL import Image
 
 from kernels.backends import get_backend
-from kernels.backends.base import Backend
+from kernels.backends.base import Backend, U8Ends
 from kernels.ops.stage import PixelStage
 from kernels.params import DevelopSettings, Mask
 from kernels.pipeline import Progress
 
 from . import jpeg, jpeg_split
 from .colour import Encoding, encoding
-from .convert import from_working, to_working
+from .convert import from_working, to_working, u8_ends
 from .decode import orient
 from .icc import NotMatrixShaper, encoding_for_profile
 from .probe import DEFAULT_MAX_PIXELS, probe_bytes
@@ -86,6 +86,23 @@ class ManagedEnds(Backend):
 
     def encode_u8(self, img: np.ndarray, table: np.ndarray, swap_rb: bool = False) -> np.ndarray:
         return from_working(img, self.target, 8, dither=self.dither, swap_rb=swap_rb)
+
+    def u8_ends(self, decode_table: np.ndarray, encode_table: np.ndarray, width: int) -> U8Ends:
+        return u8_ends(self.source, self.target, width, dither=self.dither)
+
+    def pixel_stages_u8(
+        self,
+        src8: np.ndarray,
+        out8: np.ndarray,
+        stages: Sequence[PixelStage],
+        ends: U8Ends,
+        swap_rb: bool = False,
+    ) -> None:
+        self.inner.pixel_stages_u8(src8, out8, stages, ends, swap_rb)
+
+    @property
+    def has_u8_pass(self) -> bool:  # type: ignore[override]
+        return self.inner.has_u8_pass
 
     # Everything else is the inner backend's.
     def pixel_stages(

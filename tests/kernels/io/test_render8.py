@@ -162,3 +162,28 @@ def test_a_masked_8_bit_export_rasterises_its_mask_on_the_running_backend(
     assert source is not None
     develop_8bit(source, settings, backend="cpu")
     assert calls
+
+
+@pytest.mark.parametrize("profile", ["srgb", "adobe-rgb"])
+def test_per_pixel_recipes_develop_in_one_8_bit_pass_with_the_general_paths_bytes(
+    cat: np.ndarray, profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Display P3 in, the output profile out, through the colour-managed ends of the fused
+    8-bit pass (kernels/cuda/u8_ends_cpu.h): the bytes the float path writes."""
+    from kernels.backends.cpu import CpuBackend
+
+    passes: list[tuple[int, ...]] = []
+    original = CpuBackend.pixel_stages_u8
+
+    def spy(self: CpuBackend, src8: np.ndarray, *args: Any, **kwargs: Any) -> None:
+        passes.append(src8.shape)
+        original(self, src8, *args, **kwargs)
+
+    monkeypatch.setattr(CpuBackend, "pixel_stages_u8", spy)
+    data = _source(cat)
+    options = rendering.RenderOptions(format="jpeg", quality=90, profile=profile)
+    settings = RECIPES["tone and colour"]
+    assert rendering.render_file(data, settings, options, backend="cpu") == _general(
+        data, settings, options
+    )
+    assert passes == [(451, 600, 3)]

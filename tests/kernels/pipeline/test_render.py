@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pytest
@@ -210,3 +211,49 @@ def test_the_mixer_and_saturation_run_as_one_kernel_unless_grading_sits_between(
         color_grading=ColorGrading(shadows=ColorWheel(hue=200, saturation=40)),
     )
     assert [s.kernel for s in tone_stages(graded)] == ["hsl", "color_grading", "saturation"]
+
+
+def test_a_per_pixel_8bit_job_is_one_pass_from_codes_to_codes(
+    cpu: CpuBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No gather stage: the job runs as one fused pass over the 8-bit image, with the pixels
+    of decode -> render -> encode (coordinates for vignette and grain, BGR, rows wider than a
+    chunk of the host loop)."""
+    from kernels.ops import transfer
+    from kernels.render import render_u8
+
+    passes: list[int] = []
+    original = CpuBackend.pixel_stages_u8
+
+    def spy(self: CpuBackend, src8: np.ndarray, *args: Any, **kwargs: Any) -> None:
+        passes.append(src8.shape[0])
+        original(self, src8, *args, **kwargs)
+
+    monkeypatch.setattr(CpuBackend, "pixel_stages_u8", spy)
+    img8 = (np.random.default_rng(4).random((37, 1100, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(
+        white_balance=WhiteBalance(temperature=4400),
+        light=Light(exposure=0.4, contrast=25, highlights=-30),
+        presence=Presence(vibrance=15, saturation=-10),
+        effects=Effects(vignette=Vignette(amount=-40), grain=Grain(amount=30)),
+    )
+    dec, enc = transfer.srgb_decode_table(), transfer.srgb_encode_table()
+    linear = cpu.decode_u8(img8, dec, swap_rb=True)
+    expected = cpu.encode_u8(render(linear, settings, backend=cpu), enc, swap_rb=True)
+    np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu, swap_rb=True), expected)
+    assert passes == [37]  # the whole image at once
+
+
+def test_the_8bit_pass_refuses_images_it_cannot_address(cpu: CpuBackend) -> None:
+    from kernels.backends.base import U8Ends
+    from kernels.ops import transfer
+
+    ends = U8Ends.transfer(transfer.srgb_decode_table(), transfer.srgb_encode_table(), 8)
+    img8 = np.zeros((4, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="packed within each row"):
+        cpu.pixel_stages_u8(img8[:, ::2], np.zeros((4, 4, 3), np.uint8), [], ends)
+    with pytest.raises(ValueError, match="packed within each row"):
+        cpu.pixel_stages_u8(img8, np.zeros((4, 8, 3), np.float32), [], ends)
+    wide = np.zeros((4, 9, 3), np.uint8)
+    with pytest.raises(ValueError, match="noise rows x width"):  # as wide as the image
+        cpu.pixel_stages_u8(wide, wide.copy(), [], ends)
