@@ -23,8 +23,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import kernels.io as kio
-from kernels.io import gpu_codec, jpeg_dc, jpeg_split, workers
+from kernels.io import gpu_codec, jpeg_dc, jpeg_split, render8, workers
 from kernels.io import jpeg as kjpeg
+from kernels.params import DevelopSettings
 
 
 def one_thread(fn: Callable[[], object]) -> Callable[[], object]:
@@ -69,6 +70,7 @@ def interleaved(contenders: dict[str, Callable[[], object]], repeat: int) -> dic
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", default="", help="run only the rows whose title contains this")
     args = ap.parse_args()
     import cv2
     import pyvips
@@ -138,6 +140,12 @@ def main() -> None:
     def our_trip() -> bytes:
         return kio.encode(kio.decode(jpeg).rgb, format="jpeg", quality=90)
 
+    def export_trip() -> bytes:  # what an export of a JPEG runs (exports.rendering._render_8bit)
+        source = render8.decode_8bit(jpeg)
+        assert source is not None
+        developed = render8.develop_8bit(source, DevelopSettings())  # one pass, codes to codes
+        return kio.encode_8bit(developed, bgr=True, quality=90)
+
     ours_export = kio.encode(working, format="jpeg", quality=95)  # restart markers: our strips
     rows: dict[str, dict[str, Callable[[], object]]] = {
         "JPEG round trip to linear Rec.2020 f32 and back, q90": {
@@ -145,6 +153,16 @@ def main() -> None:
             "ours, strips on 1 thread": one_thread(our_trip),
             "OpenCV+NumPy": cv_trip,
             "pyvips": vips_trip,
+        },
+        "JPEG round trip as an export runs it: 8-bit ends, one develop pass from codes to codes": {
+            "ours (colour work + output transform)": export_trip,
+            "ours, f32 frame in memory": our_trip,
+            "OpenCV 8-bit only": lambda: cv2.imencode(
+                ".jpg", cv_decode(), [cv2.IMWRITE_JPEG_QUALITY, 90]
+            ),
+            "pyvips 8-bit only": lambda: pyvips.Image.new_from_buffer(jpeg, "").jpegsave_buffer(
+                Q=90
+            ),
         },
         "JPEG round trip, 8-bit only (peers skip the colour work)": {
             "ours (with the colour work)": our_trip,
@@ -227,6 +245,8 @@ def main() -> None:
         print("nvImageCodec: not available on this host (CPU only), GPU rows skipped")
     print(f"threads for strips: {workers.thread_count()}")
     for title, contenders in rows.items():
+        if args.only not in title:
+            continue
         before = load()
         results = interleaved(contenders, r)
         ours = next(v for k, v in results.items() if k.startswith("ours"))
