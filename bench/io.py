@@ -23,6 +23,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import kernels.io as kio
+from kernels.backends.cpu import CpuBackend
 from kernels.io import gpu_codec, jpeg_dc, jpeg_split, render8, workers
 from kernels.io import jpeg as kjpeg
 from kernels.params import DevelopSettings
@@ -37,6 +38,12 @@ def one_thread(fn: Callable[[], object]) -> Callable[[], object]:
             return fn()
 
     return run
+
+
+class BandedEnds(CpuBackend):
+    """The CPU backend without its one-pass 8-bit form: 8-bit jobs go through float bands."""
+
+    has_u8_pass = False
 
 
 def load() -> str:
@@ -147,6 +154,8 @@ def main() -> None:
         return kio.encode_8bit(developed, bgr=True, quality=90)
 
     ours_export = kio.encode(working, format="jpeg", quality=95)  # restart markers: our strips
+    export_source = render8.decode_8bit(jpeg)
+    assert export_source is not None
     rows: dict[str, dict[str, Callable[[], object]]] = {
         "JPEG round trip to linear Rec.2020 f32 and back, q90": {
             "ours": our_trip,
@@ -162,6 +171,14 @@ def main() -> None:
             ),
             "pyvips 8-bit only": lambda: pyvips.Image.new_from_buffer(jpeg, "").jpegsave_buffer(
                 Q=90
+            ),
+        },
+        "develop of an unedited JPEG's 8-bit export (colour work + output transform)": {
+            "ours, one pass from codes to codes": lambda: render8.develop_8bit(
+                export_source, DevelopSettings()
+            ),
+            "float bands (the path before)": lambda: render8.develop_8bit(
+                export_source, DevelopSettings(), backend=BandedEnds()
             ),
         },
         "JPEG round trip, 8-bit only (peers skip the colour work)": {
