@@ -380,22 +380,33 @@ def stream_u8(
     sharpen = Sharpen(s.detail.sharpening) if sharpen_active(s.detail.sharpening) else None
     halo = sum(g.halo for g in gathers) + (sharpen.halo if sharpen else 0)
     out = np.empty((h, w, 3), dtype=np.uint8)
-    whole = per_pixel_stages(s, w, h, output) if backend.has_u8_pass else None
-    if whole is not None:  # one pass from codes to codes, no float band in memory
+    fused = backend.has_u8_pass  # the ends in the passes of the stages next to them
+    if fused:
         ends = backend.u8_ends(decode_table, encode_table, w)
-        backend.pixel_stages_u8(image8, out, whole, ends, swap_rb)
-        return out
+        if image8.strides[1:] != (3, 1):
+            image8 = np.ascontiguousarray(image8)
+        whole = per_pixel_stages(s, w, h, output)
+        if whole is not None:  # one pass from codes to codes, no float band in memory
+            backend.pixel_stages_u8(image8, out, whole, ends, swap_rb)
+            return out
     for y0 in range(0, h, band_rows):
         y1 = min(h, y0 + band_rows)
         top, bottom = max(0, y0 - halo), min(h, y1 + halo)
-        band = backend.decode_u8(image8[top:bottom], decode_table, swap_rb)
-        backend.pixel_stages_into(band, band, scene, 0, top)
+        if fused:
+            band = np.empty((bottom - top, w, 3), dtype=np.float32)
+            backend.pixel_stages_u8(image8[top:bottom], band, scene, ends, swap_rb, top)
+        else:
+            band = backend.decode_u8(image8[top:bottom], decode_table, swap_rb)
+            backend.pixel_stages_into(band, band, scene, 0, top)
         for g in gathers:  # rows near the band's edges go stale; the halo covers them
             band = g.run(backend, band, top)
         backend.pixel_stages_into(band, band, tone, 0, top)
         core = band[y0 - top : y1 - top]
         if sharpen is not None:
             sharpen.apply(backend, core, sharpen.aux(backend, band, top), y0 - top, y0)
-        backend.pixel_stages_into(core, core, finish, 0, y0)
-        out[y0:y1] = backend.encode_u8(core, encode_table, swap_rb)
+        if fused:
+            backend.pixel_stages_u8(core, out[y0:y1], finish, ends, swap_rb, y0)
+        else:
+            backend.pixel_stages_into(core, core, finish, 0, y0)
+            out[y0:y1] = backend.encode_u8(core, encode_table, swap_rb)
     return out

@@ -169,15 +169,19 @@ class Backend(ABC):
 
     def pixel_stages_u8(
         self,
-        src8: np.ndarray,
-        out8: np.ndarray,
+        src: np.ndarray,
+        out: np.ndarray,
         stages: Sequence[PixelStage],
         ends: U8Ends,
         swap_rb: bool = False,
+        y0: int = 0,
     ) -> None:
-        """Per-pixel stages from a whole HxWx3 uint8 image to HxWx3 uint8 (`out8`, which may be
-        `src8`) in one pass through `ends`. Only where `has_u8_pass`; elsewhere callers convert
-        through float bands."""
+        """Per-pixel stages in one pass through `ends`, from HxWx3 uint8 codes to HxWx3 uint8
+        codes (`out` may be `src`), or between codes and the float32 working space on one side:
+        codes to floats is a job's decode end fused with the stages after it, floats to codes
+        its encode end with the stages before. y0: the image row of src's first row (the
+        stages' coordinates, the dither's rows). Only where `has_u8_pass`; elsewhere callers
+        use decode_u8 and encode_u8."""
         raise NotImplementedError(f"the {self.name} backend has no 8-bit pass")
 
     # The 8-bit ends of a job (tables from `kernels.ops.transfer`); NumPy unless overridden.

@@ -48,6 +48,14 @@ def _rows_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     return rgb, rgb.strides[0] // 4
 
 
+# (src, out) dtypes of pixel_stages_u8: codes on one side at least.
+_U8_SIDES = {
+    (np.dtype(np.uint8), np.dtype(np.uint8)),
+    (np.dtype(np.uint8), np.dtype(np.float32)),
+    (np.dtype(np.float32), np.dtype(np.uint8)),
+}
+
+
 def _packed(stages: Sequence[PixelStage]) -> tuple[np.ndarray, np.ndarray]:
     """The stages' parameters as one float32 array and each stage's offset into it (the fused
     kernels' params and offsets)."""
@@ -106,30 +114,26 @@ class CpuBackend(Backend):
             fn = cpu_build.load(source, "fused-u8").fused_u8
             fn.argtypes = [
                 _ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr,
-                _ptr, _ptr, _ptr, _ptr, _long, _ptr, _long, _long,
+                _ptr, _ptr, _ptr, _ptr, _long, _ptr, _long, _long, _long, _long,
             ]  # fmt: skip
             self._fused_u8[key] = fn
         return fn
 
     def pixel_stages_u8(
         self,
-        src8: np.ndarray,
-        out8: np.ndarray,
+        src: np.ndarray,
+        out: np.ndarray,
         stages: Sequence[PixelStage],
         ends: U8Ends,
         swap_rb: bool = False,
+        y0: int = 0,
     ) -> None:
-        h, w = src8.shape[:2]
-        packed = (3, 1)
-        if (
-            src8.dtype != np.uint8
-            or out8.dtype != np.uint8
-            or src8.shape != out8.shape
-            or src8.shape[2:] != (3,)
-            or src8.strides[1:] != packed
-            or out8.strides[1:] != packed
-        ):
-            raise ValueError("pixel_stages_u8 takes HxWx3 uint8 images packed within each row")
+        h, w = src.shape[:2]
+        sides = (src.dtype, out.dtype)
+        if sides not in _U8_SIDES or src.shape != out.shape or src.shape[2:] != (3,):
+            raise ValueError("pixel_stages_u8 takes HxWx3 uint8 and uint8 or float32 images")
+        if any(a.strides[1:] != (3 * a.itemsize, a.itemsize) for a in (src, out)):
+            raise ValueError("pixel_stages_u8 takes images packed within each row")
         lin = np.ascontiguousarray(ends.lin, dtype=np.float32)
         m_in = np.ascontiguousarray(ends.to_working, dtype=np.float32)
         m_out = np.ascontiguousarray(ends.from_working, dtype=np.float32)
@@ -141,14 +145,14 @@ class CpuBackend(Backend):
             raise ValueError("an encode table of 2 or more entries, noise rows x width x 3")
         params, offsets = _packed(stages)
         self.fused_kernel_u8([s.kernel for s in stages])(
-            _p(src8),
-            _p(out8),
+            _p(src),
+            _p(out),
             h,
             w,
-            src8.strides[0],
-            out8.strides[0],
+            src.strides[0] // src.itemsize,
+            out.strides[0] // out.itemsize,
             0,
-            0,
+            y0,
             _p(params),
             _p(offsets),
             _p(lin),
@@ -159,6 +163,8 @@ class CpuBackend(Backend):
             _p(noise),
             noise.shape[0],
             int(swap_rb),
+            int(src.dtype == np.uint8),
+            int(out.dtype == np.uint8),
         )
 
     def pixel_stages(

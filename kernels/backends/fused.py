@@ -95,20 +95,23 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
 }}
 """
 
-# The 8-bit form of the host loop: the chunk is read as codes (through the file's transfer curve
-# and matrix into the working space) and written as dithered codes (matrix, clip, output table),
-# with the ends of kernels/cuda/u8_ends_cpu.h, so a recipe of per-pixel stages turns an 8-bit
-# image into an 8-bit image in one pass without a float image in memory (render_u8). src and dst
+# The 8-bit forms of the host loop: a chunk is read as codes (through the file's transfer curve
+# and matrix into the working space) and/or written as dithered codes (matrix, clip, output
+# table), with the ends of kernels/cuda/u8_ends_cpu.h. Codes to codes, a recipe of per-pixel
+# stages turns an 8-bit image into an 8-bit image in one pass without a float image in memory
+# (render_u8); codes to floats and floats to codes are the two ends of a streamed job's band,
+# fused with the stages next to them. IN_U8 / OUT_U8 say which side is codes (the other is the
+# working space as interleaved floats; strides in elements of each side's type). src and dst
 # may be the same buffer; (x0, y0) is the image position of src's first pixel. lin: 256 floats;
 # m_in, m_out: row-major 3x3; lut: lut_size int32 codes in 8.8 fixed point; noise: noise_rows
 # rows of w x 3 dither values in 1/256 steps (image row y uses row y % noise_rows); swap: BGR
-# codes on both sides.
+# codes.
 CPU_TEMPLATE_U8 = """\
 {includes}
 #include "u8_ends_cpu.h"
 
-template <bool SWAP>
-static void fused_u8_t(const unsigned char* src, unsigned char* dst, long h, long w,
+template <bool SWAP, bool IN_U8, bool OUT_U8>
+static void fused_u8_t(const void* src, void* dst, long h, long w,
                        long src_stride, long dst_stride, long x0, long y0,
                        const float* __restrict params, const long* __restrict offsets,
                        const float* __restrict lin, const float* __restrict m_in,
@@ -128,27 +131,61 @@ static void fused_u8_t(const unsigned char* src, unsigned char* dst, long h, lon
             for (long c0 = 0; c0 < w; c0 += K_CHUNK) {{
                 const long n = w - c0 < K_CHUNK ? w - c0 : K_CHUNK;
                 const float fx0 = (float)(c0 + x0);
-                k_codes_to_working<unsigned char, SWAP>(src + y * src_stride + 3 * c0, n, lin,
-                                                        m_in, Q, R, G, B);
+                if (IN_U8) {{
+                    const unsigned char* s = (const unsigned char*)src + y * src_stride + 3 * c0;
+                    k_codes_to_working<unsigned char, SWAP>(s, n, lin, m_in, Q, R, G, B);
+                }} else {{
+                    const float* s = (const float*)src + y * src_stride + 3 * c0;
+#pragma omp simd
+                    for (long i = 0; i < n; ++i) {{
+                        R[i] = s[3 * i]; G[i] = s[3 * i + 1]; B[i] = s[3 * i + 2];
+                    }}
+                }}
 {calls}
-                k_working_to_codes<SWAP>(R, G, B, n, m_out, lut, lut_size, nrow + 3 * c0, Q,
-                                         dst + y * dst_stride + 3 * c0);
+                if (OUT_U8) {{
+                    unsigned char* d = (unsigned char*)dst + y * dst_stride + 3 * c0;
+                    k_working_to_codes<SWAP>(R, G, B, n, m_out, lut, lut_size, nrow + 3 * c0, Q, d);
+                }} else {{
+                    float* d = (float*)dst + y * dst_stride + 3 * c0;
+#pragma omp simd
+                    for (long i = 0; i < n; ++i) {{
+                        d[3 * i] = R[i]; d[3 * i + 1] = G[i]; d[3 * i + 2] = B[i];
+                    }}
+                }}
             }}
         }}
     }}
 }}
 
-extern "C" void fused_u8(const unsigned char* src, unsigned char* dst, long h, long w,
-                         long src_stride, long dst_stride, long x0, long y0,
-                         const float* params, const long* offsets, const float* lin,
-                         const float* m_in, const float* m_out, const int32_t* lut,
-                         long lut_size, const uint16_t* noise, long noise_rows, long swap) {{
-    if (swap)
-        fused_u8_t<true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets, lin,
-                         m_in, m_out, lut, lut_size, noise, noise_rows);
+template <bool SWAP>
+static void fused_u8_sides(const void* src, void* dst, long h, long w, long src_stride,
+                           long dst_stride, long x0, long y0, const float* params,
+                           const long* offsets, const float* lin, const float* m_in,
+                           const float* m_out, const int32_t* lut, long lut_size,
+                           const uint16_t* noise, long noise_rows, long in_u8, long out_u8) {{
+    if (in_u8 && out_u8)
+        fused_u8_t<SWAP, true, true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
+                                     offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
+    else if (in_u8)
+        fused_u8_t<SWAP, true, false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
+                                      offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
     else
-        fused_u8_t<false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets, lin,
-                          m_in, m_out, lut, lut_size, noise, noise_rows);
+        fused_u8_t<SWAP, false, true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
+                                      offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
+}}
+
+extern "C" void fused_u8(const void* src, void* dst, long h, long w, long src_stride,
+                         long dst_stride, long x0, long y0, const float* params,
+                         const long* offsets, const float* lin, const float* m_in,
+                         const float* m_out, const int32_t* lut, long lut_size,
+                         const uint16_t* noise, long noise_rows, long swap, long in_u8,
+                         long out_u8) {{
+    if (swap)
+        fused_u8_sides<true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets,
+                             lin, m_in, m_out, lut, lut_size, noise, noise_rows, in_u8, out_u8);
+    else
+        fused_u8_sides<false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets,
+                              lin, m_in, m_out, lut, lut_size, noise, noise_rows, in_u8, out_u8);
 }}
 """
 

@@ -92,13 +92,14 @@ class ManagedEnds(Backend):
 
     def pixel_stages_u8(
         self,
-        src8: np.ndarray,
-        out8: np.ndarray,
+        src: np.ndarray,
+        out: np.ndarray,
         stages: Sequence[PixelStage],
         ends: U8Ends,
         swap_rb: bool = False,
+        y0: int = 0,
     ) -> None:
-        self.inner.pixel_stages_u8(src8, out8, stages, ends, swap_rb)
+        self.inner.pixel_stages_u8(src, out, stages, ends, swap_rb, y0)
 
     @property
     def has_u8_pass(self) -> bool:  # type: ignore[override]

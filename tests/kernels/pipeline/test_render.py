@@ -244,6 +244,46 @@ def test_a_per_pixel_8bit_job_is_one_pass_from_codes_to_codes(
     assert passes == [37]  # the whole image at once
 
 
+def test_a_streamed_job_with_gathers_fuses_its_ends_into_the_stages_beside_them(
+    cpu: CpuBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sharpening needs float bands: each band is decoded in the scene stages' pass (codes to
+    floats) and encoded in the finishing stages' pass (floats to codes), with the banded
+    job's pixels."""
+    from kernels.ops import transfer
+    from kernels.render import render_u8
+
+    sides: list[tuple[str, str, int]] = []
+    original = CpuBackend.pixel_stages_u8
+
+    def spy(self: CpuBackend, src: np.ndarray, out: np.ndarray, *args: Any) -> None:
+        sides.append((src.dtype.name, out.dtype.name, src.shape[0]))
+        original(self, src, out, *args)
+
+    img8 = (np.random.default_rng(5).random((150, 700, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(
+        white_balance=WhiteBalance(temperature=6100),
+        light=Light(exposure=-0.3, shadows=40),
+        detail=Detail(sharpening=Sharpening(amount=60)),
+        effects=Effects(vignette=Vignette(amount=25), grain=Grain(amount=15)),
+    )
+    dec, enc = transfer.srgb_decode_table(), transfer.srgb_encode_table()
+
+    class Banded(CpuBackend):
+        has_u8_pass = False
+
+    expected = render_u8(img8, settings, backend=Banded(), swap_rb=True)
+    monkeypatch.setattr(CpuBackend, "pixel_stages_u8", spy)
+    np.testing.assert_array_equal(render_u8(img8, settings, backend=cpu, swap_rb=True), expected)
+    linear = cpu.decode_u8(img8, dec, swap_rb=True)
+    unstreamed = cpu.encode_u8(render(linear, settings, backend=cpu), enc, swap_rb=True)
+    np.testing.assert_array_equal(expected, unstreamed)
+    ins = [s for s in sides if s[1] == "float32"]
+    outs = [s for s in sides if s[0] == "float32"]
+    assert len(ins) == len(outs) == 3  # 150 rows: three bands of up to 64
+    assert [s[2] for s in outs] == [64, 64, 22]
+
+
 def test_the_8bit_pass_refuses_images_it_cannot_address(cpu: CpuBackend) -> None:
     from kernels.backends.base import U8Ends
     from kernels.ops import transfer
@@ -252,8 +292,11 @@ def test_the_8bit_pass_refuses_images_it_cannot_address(cpu: CpuBackend) -> None
     img8 = np.zeros((4, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="packed within each row"):
         cpu.pixel_stages_u8(img8[:, ::2], np.zeros((4, 4, 3), np.uint8), [], ends)
-    with pytest.raises(ValueError, match="packed within each row"):
-        cpu.pixel_stages_u8(img8, np.zeros((4, 8, 3), np.float32), [], ends)
+    floats = np.zeros((4, 8, 3), np.float32)
+    with pytest.raises(ValueError, match="uint8 and uint8 or float32"):  # codes on one side
+        cpu.pixel_stages_u8(floats, floats.copy(), [], ends)
+    with pytest.raises(ValueError, match="uint8 and uint8 or float32"):
+        cpu.pixel_stages_u8(img8, np.zeros((4, 8, 3), np.float64), [], ends)
     wide = np.zeros((4, 9, 3), np.uint8)
     with pytest.raises(ValueError, match="noise rows x width"):  # as wide as the image
         cpu.pixel_stages_u8(wide, wide.copy(), [], ends)
