@@ -183,3 +183,24 @@ def test_a_masked_pass_blends_the_stages_by_the_weights_in_the_fused_pass(
     for got in (into, in_place):
         np.testing.assert_allclose(got, expected, atol=PIXEL_ATOL, rtol=PIXEL_RTOL)
         np.testing.assert_array_equal(got[:, :10], photo[:, :10])  # weight 0: untouched
+
+
+def test_the_output_transforms_quiet_chunks_give_the_per_pixel_forms_values(
+    cpu: CpuBackend,
+) -> None:
+    # The host skips the roll-off and the gamut compression in 512-pixel chunks with nothing to
+    # compress or roll off; those only clamp, bit for bit what the per-pixel form gives.
+    rng = np.random.default_rng(7)
+    img = (rng.random((6, 1600, 3)) * 0.8).astype(np.float32)  # every chunk quiet...
+    img[1, 700] = [0.95, 0.2, 0.1]  # ...but these: a highlight,
+    img[2, 1200] = [0.3, -0.02, 0.4]  # a negative channel,
+    img[3, 100] = [np.nan, 0.5, 0.5]  # NaN (black, as the clamp makes it),
+    img[4, 1599] = [1.7, 1.9, 2.5]  # the last pixel of a row, far above white
+    stage = output_transform.stage()
+    per_pixel = CpuBackend(chunks=False)
+    np.testing.assert_array_equal(
+        cpu.pixel_stages(img, [stage]), per_pixel.pixel_stages(img, [stage])
+    )
+    quiet = cpu.pixel_stages(img, [stage])
+    assert np.array_equal(quiet[0], img[0])  # a quiet row is untouched
+    assert quiet[3, 100, 0] == 0.0
