@@ -14,7 +14,7 @@ import numpy as np
 
 from kernels.backends import cpu_build
 from kernels.backends.base import Backend, U8Ends, as_image
-from kernels.backends.fused import fused_source
+from kernels.backends.fused import U8Form, fused_source
 from kernels.ops import denoise, mask_program, sampling
 from kernels.ops.stage import PixelStage
 
@@ -73,7 +73,7 @@ class CpuBackend(Backend):
         composition the CUDA kernel runs, instead of a stage's host chunk loops (fused.py)."""
         self._chunks = chunks
         self._fused: dict[tuple[str, ...], Any] = {}
-        self._fused_u8: dict[tuple[str, ...], Any] = {}
+        self._fused_u8: dict[tuple[tuple[str, ...], U8Form], Any] = {}
         self._loops = cpu_build.load(LOOPS_SOURCE.read_text(), "neighbourhood")
         self._loops.convolve_v.argtypes = [_ptr, _ptr, _long, _long, _ptr, _int]
         self._loops.convolve_h.argtypes = [_ptr, _ptr, _long, _long, _int, _ptr, _int]
@@ -106,15 +106,15 @@ class CpuBackend(Backend):
             self._fused[key] = fn
         return fn
 
-    def fused_kernel_u8(self, kernels: Sequence[str]) -> Any:
-        key = tuple(kernels)
+    def fused_kernel_u8(self, kernels: Sequence[str], form: U8Form) -> Any:
+        key = (tuple(kernels), form)
         fn = self._fused_u8.get(key)
         if fn is None:
-            source = fused_source(kernels, "cpu", self._chunks, u8=True)
+            source = fused_source(kernels, "cpu", self._chunks, u8=form)
             fn = cpu_build.load(source, "fused-u8").fused_u8
             fn.argtypes = [
                 _ptr, _ptr, _long, _long, _long, _long, _long, _long, _ptr, _ptr,
-                _ptr, _ptr, _ptr, _ptr, _long, _ptr, _long, _long, _long, _long,
+                _ptr, _ptr, _ptr, _ptr, _long, _ptr, _long,
             ]  # fmt: skip
             self._fused_u8[key] = fn
         return fn
@@ -144,7 +144,8 @@ class CpuBackend(Backend):
         if lut.ndim != 1 or len(lut) < 2 or noise.ndim != 3 or noise.shape[1:] != (w, 3):
             raise ValueError("an encode table of 2 or more entries, noise rows x width x 3")
         params, offsets = _packed(stages)
-        self.fused_kernel_u8([s.kernel for s in stages])(
+        form = U8Form(src.dtype == np.uint8, out.dtype == np.uint8, swap_rb)
+        self.fused_kernel_u8([s.kernel for s in stages], form)(
             _p(src),
             _p(out),
             h,
@@ -162,9 +163,6 @@ class CpuBackend(Backend):
             len(lut),
             _p(noise),
             noise.shape[0],
-            int(swap_rb),
-            int(src.dtype == np.uint8),
-            int(out.dtype == np.uint8),
         )
 
     def pixel_stages(

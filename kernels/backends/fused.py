@@ -5,6 +5,7 @@ the OpenMP loop for the CPU and the `__global__` kernel for CUDA."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kernels.backends.cpu_build import CUDA_DIR
 
@@ -104,7 +105,7 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
 # working space as interleaved floats; strides in elements of each side's type). src and dst
 # may be the same buffer; (x0, y0) is the image position of src's first pixel. lin: 256 floats;
 # m_in, m_out: row-major 3x3; lut: lut_size int32 codes in 8.8 fixed point; noise: noise_rows
-# rows of w x 3 dither values in 1/256 steps (image row y uses row y % noise_rows); swap: BGR
+# rows of w x 3 dither values in 1/256 steps (image row y uses row y % noise_rows); SWAP: BGR
 # codes.
 CPU_TEMPLATE_U8 = """\
 {includes}
@@ -157,35 +158,16 @@ static void fused_u8_t(const void* src, void* dst, long h, long w,
     }}
 }}
 
-template <bool SWAP>
-static void fused_u8_sides(const void* src, void* dst, long h, long w, long src_stride,
-                           long dst_stride, long x0, long y0, const float* params,
-                           const long* offsets, const float* lin, const float* m_in,
-                           const float* m_out, const int32_t* lut, long lut_size,
-                           const uint16_t* noise, long noise_rows, long in_u8, long out_u8) {{
-    if (in_u8 && out_u8)
-        fused_u8_t<SWAP, true, true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
-                                     offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
-    else if (in_u8)
-        fused_u8_t<SWAP, true, false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
-                                      offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
-    else
-        fused_u8_t<SWAP, false, true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
-                                      offsets, lin, m_in, m_out, lut, lut_size, noise, noise_rows);
-}}
-
+// One instantiation per library (the backend builds one per stage list and form): all six
+// forms in one library took 4x as long to compile.
 extern "C" void fused_u8(const void* src, void* dst, long h, long w, long src_stride,
                          long dst_stride, long x0, long y0, const float* params,
                          const long* offsets, const float* lin, const float* m_in,
                          const float* m_out, const int32_t* lut, long lut_size,
-                         const uint16_t* noise, long noise_rows, long swap, long in_u8,
-                         long out_u8) {{
-    if (swap)
-        fused_u8_sides<true>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets,
-                             lin, m_in, m_out, lut, lut_size, noise, noise_rows, in_u8, out_u8);
-    else
-        fused_u8_sides<false>(src, dst, h, w, src_stride, dst_stride, x0, y0, params, offsets,
-                              lin, m_in, m_out, lut, lut_size, noise, noise_rows, in_u8, out_u8);
+                         const uint16_t* noise, long noise_rows) {{
+    fused_u8_t<{swap}, {in_u8}, {out_u8}>(src, dst, h, w, src_stride, dst_stride, x0, y0, params,
+                                        offsets, lin, m_in, m_out, lut, lut_size, noise,
+                                        noise_rows);
 }}
 """
 
@@ -235,12 +217,21 @@ def has_chunk(kernel: str) -> bool:
     return f"{kernel}_chunk(" in (CUDA_DIR / f"{kernel}.cu").read_text()
 
 
+@dataclass(frozen=True)
+class U8Form:
+    """Which 8-bit form of the host loop: codes in, codes out (at least one), BGR codes."""
+
+    codes_in: bool
+    codes_out: bool
+    swap: bool
+
+
 def fused_source(
-    kernels: Sequence[str], target: str = "cpu", chunks: bool = True, u8: bool = False
+    kernels: Sequence[str], target: str = "cpu", chunks: bool = True, u8: U8Form | None = None
 ) -> str:
     """The fused kernel's source. chunks=False: every stage as a per-pixel SIMD loop, the same
     composition of device functions as the CUDA kernel (tests check both host forms). u8 (CPU
-    only): the 8-bit form, `fused_u8` (CPU_TEMPLATE_U8)."""
+    only): that 8-bit form, `fused_u8` (CPU_TEMPLATE_U8)."""
     includes = "\n".join(
         ['#include "common.cuh"', *(f'#include "{k}.cu"' for k in dict.fromkeys(kernels))]
     )
@@ -253,9 +244,16 @@ def fused_source(
             (CPU_CHUNK_STAGE if chunks and has_chunk(k) else CPU_STAGE).format(kernel=k, index=i)
             for i, k in enumerate(kernels)
         )
-        template = CPU_TEMPLATE_U8 if u8 else CPU_TEMPLATE
-        return template.format(includes=includes, param_ptrs=ptrs, calls=calls)
-    if u8:
+        if u8 is None:
+            return CPU_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)
+        if not (u8.codes_in or u8.codes_out):
+            raise ValueError("an 8-bit form has codes on one side at least")
+        flags = {
+            k: "true" if v else "false"
+            for k, v in (("swap", u8.swap), ("in_u8", u8.codes_in), ("out_u8", u8.codes_out))
+        }
+        return CPU_TEMPLATE_U8.format(includes=includes, param_ptrs=ptrs, calls=calls, **flags)
+    if u8 is not None:
         raise ValueError("the 8-bit fused pass is a host loop")
     calls = "\n".join(f"{pad}{k}_px(r, g, b, fx, fy, P{i});" for i, k in enumerate(kernels))
     return CUDA_TEMPLATE.format(includes=includes, param_ptrs=ptrs, calls=calls)

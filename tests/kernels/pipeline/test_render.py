@@ -300,3 +300,14 @@ def test_the_8bit_pass_refuses_images_it_cannot_address(cpu: CpuBackend) -> None
     wide = np.zeros((4, 9, 3), np.uint8)
     with pytest.raises(ValueError, match="noise rows x width"):  # as wide as the image
         cpu.pixel_stages_u8(wide, wide.copy(), [], ends)
+
+
+def test_the_8bit_forms_are_host_loops_with_codes_on_one_side_at_least() -> None:
+    from kernels.backends.fused import U8Form, fused_source
+
+    with pytest.raises(ValueError, match="codes on one side"):
+        fused_source(["light"], "cpu", u8=U8Form(codes_in=False, codes_out=False, swap=False))
+    with pytest.raises(ValueError, match="host loop"):
+        fused_source(["light"], "cuda", u8=U8Form(codes_in=True, codes_out=True, swap=False))
+    one = fused_source(["light"], "cpu", u8=U8Form(codes_in=True, codes_out=False, swap=True))
+    assert "fused_u8_t<true, true, false>" in one  # the one form this library is built for
