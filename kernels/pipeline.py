@@ -343,19 +343,6 @@ def can_stream(s: DevelopSettings, size: int | tuple[int, int] | None) -> bool:
     )
 
 
-def per_pixel_stages(
-    s: DevelopSettings, width: int, height: int, output: bool = True
-) -> list[PixelStage] | None:
-    """The whole recipe as one list of per-pixel stages, or None when it has a stage that is
-    not per pixel (a gather, a grid stage, a mask, geometry): what one pass from codes to codes
-    can run at full size."""
-    if not can_stream(s, None) or denoise_active(s.detail.noise_reduction):
-        return None
-    if sharpen_active(s.detail.sharpening):
-        return None
-    return [*scene_stages(s), *tone_stages(s), *finish_stages(s, width, height, 1.0, output)]
-
-
 def stream_u8(
     image8: np.ndarray,
     settings: DevelopSettings,
@@ -385,9 +372,8 @@ def stream_u8(
         ends = backend.u8_ends(decode_table, encode_table, w)
         if image8.strides[1:] != (3, 1):
             image8 = np.ascontiguousarray(image8)
-        whole = per_pixel_stages(s, w, h, output)
-        if whole is not None:  # one pass from codes to codes, no float band in memory
-            backend.pixel_stages_u8(image8, out, whole, ends, swap_rb)
+        if not gathers and sharpen is None:  # one pass from codes to codes, no float band
+            backend.pixel_stages_u8(image8, out, [*scene, *tone, *finish], ends, swap_rb)
             return out
     for y0 in range(0, h, band_rows):
         y1 = min(h, y0 + band_rows)
