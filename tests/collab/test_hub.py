@@ -81,13 +81,22 @@ def test_ops_that_arrive_while_a_write_is_in_flight_are_written_and_broadcast_to
         # Given a write in flight
         await clients[0].send_json_to(_set("o1", "/develop/light/exposure", 0.5))
         await asyncio.wait_for(first_started.wait(), 10)
-        # When two more editors' ops arrive meanwhile
-        await clients[1].send_json_to(_set("e1", "/develop/light/contrast", 10))
-        await clients[2].send_json_to(_set("a1", "/develop/light/exposure", 1.5))
-        for _ in range(500):
-            if len(room.queue) == 2:
-                break
-            await asyncio.sleep(0.01)
+        # When two more editors' ops arrive meanwhile, one after the other (each client's
+        # consumer is its own task, so the second is sent only once the first has queued:
+        # the hub's order is arrival order, and arrival is what this story fixes)
+        for queued, (client, op) in enumerate(
+            [
+                (clients[1], _set("e1", "/develop/light/contrast", 10)),
+                (clients[2], _set("a1", "/develop/light/exposure", 1.5)),
+            ],
+            start=1,
+        ):
+            await client.send_json_to(op)
+            for _ in range(500):
+                if len(room.queue) == queued:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(room.queue) == queued
         release.set()
         acks, seen = [], []
         for client in clients:
