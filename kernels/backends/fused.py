@@ -124,6 +124,7 @@ static void fused_u8_t(const void* src, void* dst, long h, long w,
         alignas(64) float G[K_CHUNK];
         alignas(64) float B[K_CHUNK];
         alignas(64) int32_t Q[3 * K_CHUNK];
+        const k_codes_table<unsigned char> codes(lin);
 {param_ptrs}
 #pragma omp for schedule(static)
         for (long y = 0; y < h; ++y) {{
@@ -134,7 +135,7 @@ static void fused_u8_t(const void* src, void* dst, long h, long w,
                 const float fx0 = (float)(c0 + x0);
                 if (IN_U8) {{
                     const unsigned char* s = (const unsigned char*)src + y * src_stride + 3 * c0;
-                    k_codes_to_working<unsigned char, SWAP>(s, n, lin, m_in, Q, R, G, B);
+                    k_codes_to_working<unsigned char, SWAP>(s, n, codes, m_in, Q, R, G, B);
                 }} else {{
                     const float* s = (const float*)src + y * src_stride + 3 * c0;
 #pragma omp simd

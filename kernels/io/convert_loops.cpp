@@ -25,7 +25,10 @@ template <typename T, bool SWAP>
 void to_working_t(const T* __restrict src, long src_row, long h, long w,
                   const float* __restrict lin, const float* __restrict m,
                   float* __restrict dst, long dst_row, bool parallel) {
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel if (parallel)
+    {
+    const k_codes_table<T> table(lin);
+#pragma omp for schedule(static)
     for (long y = 0; y < h; ++y) {
         int32_t idx[3 * CHUNK];
         float o0[CHUNK], o1[CHUNK], o2[CHUNK];
@@ -33,7 +36,7 @@ void to_working_t(const T* __restrict src, long src_row, long h, long w,
         float* d = dst + y * dst_row;
         for (long x0 = 0; x0 < w; x0 += CHUNK) {
             const long n = w - x0 < CHUNK ? w - x0 : CHUNK;
-            k_codes_to_working<T, SWAP>(s + 3 * x0, n, lin, m, idx, o0, o1, o2);
+            k_codes_to_working<T, SWAP>(s + 3 * x0, n, table, m, idx, o0, o1, o2);
             float* dc = d + 3 * x0;
             for (long i = 0; i < n; ++i) {
                 dc[3 * i + 0] = o0[i];
@@ -41,6 +44,7 @@ void to_working_t(const T* __restrict src, long src_row, long h, long w,
                 dc[3 * i + 2] = o2[i];
             }
         }
+    }
     }
 }
 

@@ -33,6 +33,23 @@ def test_compiled_decode_equals_numpy_bit_for_bit(cat, space):
     assert np.array_equal(to_working(bgr, enc, swap_rb=True), to_working(cat, enc))
 
 
+@pytest.mark.parametrize("width", [1, 63, 64, 65, 200, 333])
+def test_compiled_decode_reads_every_code_in_every_lane_as_numpy_does(width):
+    # The 8-bit decode end looks codes up in blocks of 64 pixels (byte permutes where the host
+    # has them) with a masked tail: every code value, in every channel and at every position of
+    # a block and of a partial one, must read the same table entry as NumPy's lookup.
+    rng = np.random.default_rng(width)
+    rows = -(-256 * 3 // width) + 2
+    codes = rng.permutation(np.resize(np.arange(256, dtype=np.uint8), rows * width * 3))
+    img = codes.reshape(rows, width, 3)
+    for space in ("srgb", "prophoto"):
+        enc = encoding(space)
+        expected = to_working(img, enc, native_loops=False)
+        assert np.array_equal(to_working(img, enc), expected)
+        bgr = np.ascontiguousarray(img[..., ::-1])
+        assert np.array_equal(to_working(bgr, enc, swap_rb=True), expected)
+
+
 @pytest.mark.parametrize("space", ["srgb", "display-p3", "adobe-rgb"])
 @pytest.mark.parametrize("dither", [True, False])
 def test_compiled_encode_matches_numpy_within_one_code(cat, space, dither):
