@@ -150,7 +150,8 @@ def main() -> None:
     def export_trip() -> bytes:  # what an export of a JPEG runs (exports.rendering._render_8bit)
         source = render8.decode_8bit(jpeg)
         assert source is not None
-        developed = render8.develop_8bit(source, DevelopSettings())  # one pass, codes to codes
+        # one pass, codes to codes, into the decoded buffer (exports give it up as this does)
+        developed = render8.develop_8bit(source, DevelopSettings(), consume=True)
         return kio.encode_8bit(developed, bgr=True, quality=90)
 
     ours_export = kio.encode(working, format="jpeg", quality=95)  # restart markers: our strips

@@ -63,6 +63,7 @@ class EightBit:
 
     source: render8.Encoded8
     profile: str
+    consume: bool = False  # the caller is done with source.bgr: develop may write into it
 
 
 def develop(
@@ -83,6 +84,7 @@ def develop(
             profile=rgb.profile,
             backend=backend,
             size=size,
+            consume=rgb.consume,
             progress=None if progress is None else (lambda fraction, _stage: progress(fraction)),
         )
     out = kernel_render.render(
@@ -220,7 +222,7 @@ def _render_8bit(
         size = None  # the same output as asking for the full size, and it can stream
     tell("rendering", 0.0)
     out8 = develop(
-        EightBit(source, options.profile),
+        EightBit(source, options.profile, consume=True),  # only source.exif is read after
         settings,
         size=size,
         backend=backend,

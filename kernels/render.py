@@ -92,12 +92,14 @@ def render_u8(
     encode_table: np.ndarray | None = None,
     swap_rb: bool = False,
     progress: Progress | None = None,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """An 8-bit image developed into a new 8-bit image, the shape of a JPEG -> JPEG job.
 
     decode_table (256 floats) and encode_table (n uint8 for [0, 1]) are the file's and the
     output's transfer curves (default sRGB); swap_rb for BGR codecs. Recipes without
     whole-image stages stream through cache in bands; others decode, render and encode.
+    overwrite: the caller is done with image8, and the result may be written into it.
     """
     if image8.ndim != 3 or image8.shape[2] != 3 or image8.dtype != np.uint8:
         raise ValueError("expected an HxWx3 uint8 image")
@@ -109,7 +111,7 @@ def render_u8(
         log.info("rendering %dx%d 8-bit, streamed, on the %s backend", w, h, chosen.name)
         if progress is not None:
             progress(0.0, "stream")
-        result = stream_u8(image8, settings, chosen, dec, enc, swap_rb=swap_rb)
+        result = stream_u8(image8, settings, chosen, dec, enc, swap_rb=swap_rb, overwrite=overwrite)
         if progress is not None:
             progress(1.0, "done")
         return result

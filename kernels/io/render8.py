@@ -205,9 +205,11 @@ def develop_8bit(
     bitmaps: Mapping[str, np.ndarray] | None = None,
     dither: bool = True,
     progress: Progress | None = None,
+    consume: bool = False,
 ) -> np.ndarray:
     """`source` developed with `settings` into 8-bit BGR encoded in `profile` (an output
-    profile of `encode`): what encode(render(decode(file))) would write, before the codec."""
+    profile of `encode`): what encode(render(decode(file))) would write, before the codec.
+    consume: the caller is done with source.bgr, and the result may be written into it."""
     from kernels.render import render_u8
 
     ends = ManagedEnds(get_backend(backend), source.encoding, encoding(profile), dither=dither)
@@ -219,4 +221,5 @@ def develop_8bit(
         bitmaps=bitmaps,
         swap_rb=True,
         progress=progress,
+        overwrite=consume,
     )

@@ -284,6 +284,27 @@ def test_a_streamed_job_with_gathers_fuses_its_ends_into_the_stages_beside_them(
     assert [s[2] for s in outs] == [64, 64, 22]
 
 
+@pytest.mark.parametrize("sharpen", [False, True])
+def test_an_8bit_job_that_may_overwrite_its_input_gives_the_same_pixels(
+    cpu: CpuBackend, sharpen: bool
+) -> None:
+    """overwrite=True: a one-pass job writes its result into the input (no fresh output
+    image); a banded job reads input rows again as halo, so it must leave them alone and
+    write a new image. Either way, the pixels of a job that keeps its input."""
+    from kernels.render import render_u8
+
+    img8 = (np.random.default_rng(6).random((150, 700, 3)) * 255).astype(np.uint8)
+    settings = DevelopSettings(
+        light=Light(exposure=0.6, contrast=30),
+        detail=Detail(sharpening=Sharpening(amount=80 if sharpen else 0)),
+    )
+    expected = render_u8(img8, settings, backend=cpu, swap_rb=True)
+    given = img8.copy()
+    got = render_u8(given, settings, backend=cpu, swap_rb=True, overwrite=True)
+    np.testing.assert_array_equal(got, expected)
+    assert np.shares_memory(got, given) is not sharpen
+
+
 def test_the_8bit_pass_refuses_images_it_cannot_address(cpu: CpuBackend) -> None:
     from kernels.backends.base import U8Ends
     from kernels.ops import transfer
