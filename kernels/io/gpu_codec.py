@@ -12,6 +12,8 @@ import importlib
 from functools import cache
 from typing import Any
 
+from .errors import CorruptImage
+
 
 @cache
 def _module() -> Any | None:
@@ -28,7 +30,7 @@ def available() -> bool:
     if mod is None:
         return False
     try:
-        mod.Decoder()
+        _decoder()
     except Exception:  # no device, no driver, out of memory: all mean "use the CPU"
         return False
     return True
@@ -39,28 +41,64 @@ def select_jpeg_codec(prefer_gpu: bool = True) -> str:
     return "nvimgcodec" if prefer_gpu and available() else "cpu"
 
 
+# The calls below follow nvImageCodec 0.9's Python API (pinned in requirements-gpu.txt), whose
+# argument objects tests build with the real package on CPU-only hosts
+# (tests/kernels/io/test_gpu_codec_api.py); only the device work itself needs a GPU.
+
+
+def gpu_backends(mod: Any) -> list[Any]:
+    """The card only: without a list nvImageCodec may fall back to its CPU codecs, which are
+    slower than ours (kernels/io/jpeg*.py) and would leave the frame in host memory."""
+    return [mod.Backend(mod.BackendKind.GPU_ONLY), mod.Backend(mod.BackendKind.HYBRID_CPU_GPU)]
+
+
+def decode_params(mod: Any) -> Any:
+    """Upright (EXIF orientation applied, as kernels.io.decode does), 8-bit interleaved sRGB
+    codes: the colour conversion to the working space happens in the develop kernels."""
+    return mod.DecodeParams(apply_exif_orientation=True, color_spec=mod.ColorSpec.SRGB)
+
+
+def encode_params(mod: Any, quality: int, chroma_444: bool) -> Any:
+    """Quality on libjpeg's 1-100 scale, 4:2:0 unless 4:4:4 is asked for (as the CPU encoder)."""
+    css = mod.ChromaSubsampling.CSS_444 if chroma_444 else mod.ChromaSubsampling.CSS_420
+    return mod.EncodeParams(
+        quality_type=mod.QualityType.QUALITY,
+        quality_value=float(quality),
+        chroma_subsampling=css,
+    )
+
+
 @cache
 def _decoder() -> Any:
     mod = _module()
     assert mod is not None
-    return mod.Decoder()
+    return mod.Decoder(backends=gpu_backends(mod))
 
 
 @cache
 def _encoder() -> Any:
     mod = _module()
     assert mod is not None
-    return mod.Encoder()
+    return mod.Encoder(backends=gpu_backends(mod))
 
 
 def decode_jpeg_to_device(data: bytes) -> Any:
     """Decode on the GPU; returns an nvimgcodec.Image (uint8 HxWx3 RGB in device memory, with
-    __cuda_array_interface__ / DLPack for CuPy or the develop kernels). EXIF orientation is
-    applied by nvImageCodec's defaults; colour conversion to the working space happens on the
-    card, in the develop kernels, from the 8-bit values."""
-    if not available():
+    __cuda_array_interface__ / DLPack for CuPy or the develop kernels)."""
+    mod = _module()
+    if mod is None or not available():
         raise RuntimeError("nvImageCodec is not available on this host; use the CPU path")
-    return _decoder().decode(data)
+    try:
+        stream = mod.CodeStream(data)
+        codec = stream.codec_name  # the headers are parsed here: RuntimeError when they cannot be
+    except RuntimeError as e:
+        raise CorruptImage(f"the GPU decoder cannot parse this JPEG: {e}") from e
+    if codec != "jpeg":
+        raise CorruptImage(f"the GPU JPEG path was given a {codec} stream")
+    image = _decoder().decode(stream, params=decode_params(mod))
+    if image is None:  # nvImageCodec's answer for a stream it cannot decode
+        raise CorruptImage("the GPU decoder could not decode this JPEG")
+    return image
 
 
 def encode_jpeg_from_device(
@@ -71,14 +109,12 @@ def encode_jpeg_from_device(
     mod = _module()
     if mod is None or not available():
         raise RuntimeError("nvImageCodec is not available on this host; use the CPU path")
-    img = mod.as_image(image)
-    params = mod.EncodeParams(
-        quality=quality,
-        chroma_subsampling=mod.ChromaSubsampling.CSS_444
-        if chroma_444
-        else mod.ChromaSubsampling.CSS_420,
+    stream = _encoder().encode(
+        mod.as_image(image), "jpeg", params=encode_params(mod, quality, chroma_444)
     )
-    out = bytes(_encoder().encode(img, "jpeg", params))
+    if stream is None:
+        raise RuntimeError("the GPU encoder refused this image")
+    out = bytes(stream)  # a CodeStream; its buffer is the file
     return insert_icc_app2(out, icc_profile) if icc_profile else out
 
 

@@ -189,15 +189,23 @@ def test_gpu_codec_falls_back_to_cpu_without_nvimgcodec(monkeypatch):
 
 def test_gpu_codec_selection_follows_availability(monkeypatch):
     class FakeModule:
+        BackendKind = type("BackendKind", (), {"GPU_ONLY": 2, "HYBRID_CPU_GPU": 3})
+
         @staticmethod
-        def Decoder() -> object:
+        def Backend(kind: int) -> int:
+            return kind
+
+        @staticmethod
+        def Decoder(backends: list[int]) -> object:
             return object()
 
     gpu_codec.available.cache_clear()
+    gpu_codec._decoder.cache_clear()
     monkeypatch.setattr(gpu_codec, "_module", lambda: FakeModule)
     assert gpu_codec.select_jpeg_codec() == "nvimgcodec"
     assert gpu_codec.select_jpeg_codec(prefer_gpu=False) == "cpu"
     gpu_codec.available.cache_clear()
+    gpu_codec._decoder.cache_clear()
 
 
 def test_icc_is_spliced_into_gpu_encoded_jpegs(photo):
