@@ -27,24 +27,24 @@ void to_working_t(const T* __restrict src, long src_row, long h, long w,
                   float* __restrict dst, long dst_row, bool parallel) {
 #pragma omp parallel if (parallel)
     {
-    const k_codes_table<T> table(lin);
+        const k_codes_table<T> table(lin);
 #pragma omp for schedule(static)
-    for (long y = 0; y < h; ++y) {
-        int32_t idx[3 * CHUNK];
-        float o0[CHUNK], o1[CHUNK], o2[CHUNK];
-        const T* s = src + y * src_row;
-        float* d = dst + y * dst_row;
-        for (long x0 = 0; x0 < w; x0 += CHUNK) {
-            const long n = w - x0 < CHUNK ? w - x0 : CHUNK;
-            k_codes_to_working<T, SWAP>(s + 3 * x0, n, table, m, idx, o0, o1, o2);
-            float* dc = d + 3 * x0;
-            for (long i = 0; i < n; ++i) {
-                dc[3 * i + 0] = o0[i];
-                dc[3 * i + 1] = o1[i];
-                dc[3 * i + 2] = o2[i];
+        for (long y = 0; y < h; ++y) {
+            int32_t idx[3 * CHUNK];
+            float o0[CHUNK], o1[CHUNK], o2[CHUNK];
+            const T* s = src + y * src_row;
+            float* d = dst + y * dst_row;
+            for (long x0 = 0; x0 < w; x0 += CHUNK) {
+                const long n = w - x0 < CHUNK ? w - x0 : CHUNK;
+                k_codes_to_working<T, SWAP>(s + 3 * x0, n, table, m, idx, o0, o1, o2);
+                float* dc = d + 3 * x0;
+                for (long i = 0; i < n; ++i) {
+                    dc[3 * i + 0] = o0[i];
+                    dc[3 * i + 1] = o1[i];
+                    dc[3 * i + 2] = o2[i];
+                }
             }
         }
-    }
     }
 }
 
