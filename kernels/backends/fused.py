@@ -109,6 +109,8 @@ extern "C" void fused(const float* src, float* dst, long h, long w,
 # codes.
 CPU_TEMPLATE_U8 = """\
 {includes}
+#include <type_traits>
+
 #include "u8_ends_cpu.h"
 
 template <bool SWAP, bool IN_U8, bool OUT_U8>
@@ -124,7 +126,8 @@ static void fused_u8_t(const void* src, void* dst, long h, long w,
         alignas(64) float G[K_CHUNK];
         alignas(64) float B[K_CHUNK];
         alignas(64) int32_t Q[3 * K_CHUNK];
-        const k_codes_table<unsigned char> codes(lin);
+        // The decode end's table, in its lookup form only where this form reads codes.
+        const k_codes_table<std::conditional_t<IN_U8, unsigned char, float>> codes(lin);
 {param_ptrs}
 #pragma omp for schedule(static)
         for (long y = 0; y < h; ++y) {{
@@ -133,7 +136,7 @@ static void fused_u8_t(const void* src, void* dst, long h, long w,
             for (long c0 = 0; c0 < w; c0 += K_CHUNK) {{
                 const long n = w - c0 < K_CHUNK ? w - c0 : K_CHUNK;
                 const float fx0 = (float)(c0 + x0);
-                if (IN_U8) {{
+                if constexpr (IN_U8) {{
                     const unsigned char* s = (const unsigned char*)src + y * src_stride + 3 * c0;
                     k_codes_to_working<unsigned char, SWAP>(s, n, codes, m_in, Q, R, G, B);
                 }} else {{

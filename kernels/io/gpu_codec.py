@@ -1,7 +1,8 @@
 """JPEG decode/encode on the GPU with NVIDIA nvImageCodec, so a frame crosses PCIe once as
-8-bit and stays on the card through the develop kernels. The CPU path (Pillow/libjpeg-turbo)
+8-bit and stays on the card through the develop kernels. The CPU path (kernels/io/jpeg*.py)
 remains the reference and the fallback: `select_jpeg_codec` picks the GPU only when the
-package imports *and* a CUDA device answers. Not exercised on CPU-only hosts.
+package imports *and* a CUDA device answers. On CPU-only hosts the tests build every argument
+with the real package; the device calls themselves have not run yet.
 
 Install on GPU hosts: `nvidia-nvimgcodec-cu13` (requirements-gpu.txt).
 """
